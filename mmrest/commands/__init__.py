@@ -1,0 +1,1 @@
+"""Command groups of the `mmrest-study` CLI, one module each."""

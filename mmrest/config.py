@@ -1,0 +1,97 @@
+"""Typed, validated configuration of one MMRest training run, and the paper's presets.
+
+One flat object on purpose: a study varies any field by name (`k`, `xi`, `train.max_epochs`
+maps to `max_epochs`), the CLI sets any field with `--set KEY=VALUE`, and the resolved object is
+saved next to the results it produced.
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mmrest.errors import InputError
+
+# The seven hyperparameters of the paper's sensitivity study (spec section 6).
+STUDY_HYPERPARAMETERS = ("k", "v1", "v2", "xi", "alpha", "gamma", "eta")
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    # MMC / PDLF hyperparameters (spec sections 2, 4, 5).
+    k: int = Field(7, ge=2, description="number of k-means clusters")
+    v1: float = Field(0.8, ge=0, description="weight of the between-cluster term")
+    v2: float = Field(1.0, ge=0, description="weight of the Frobenius regulariser on M0")
+    xi: float = Field(3.0, ge=0, description="margin of the within-cluster pair term")
+    alpha: float = Field(1.0, ge=0, description="scale of the adaptive margin between centers")
+    gamma: float = Field(0.05, description="weight of the PDLF projection in the prediction")
+    eta: float = Field(0.01, ge=0, description="weight of L_MMC in the total loss")
+    beta: float = Field(0.01, ge=0, description="ridge added to every local metric")
+    max_pairs: int = Field(4000, ge=1, description="pairs of each kind sampled per cluster")
+
+    # Architecture (spec section 1).
+    d1: int = Field(64, ge=1, description="metric feature size")
+    d2: int = Field(50, ge=1, description="fusion feature size")
+    hidden: int = Field(64, ge=1, description="LSTM hidden size of the acoustic/visual encoders")
+    dropout: float = Field(0.1, ge=0, lt=1)
+    text_backend: Literal["features", "bert"] = "features"
+    text_pooling: Literal["cls", "mean"] = "cls"
+    bert_path: str | None = Field(None, description="local folder of a BERT-family model (bert backend)")
+    bert_max_len: int = Field(50, ge=2)
+
+    # Clustering (spec 7.3): warm-start keeps cluster identities stable across batches.
+    kmeans_mode: Literal["warm", "restart"] = "warm"
+    kmeans_restarts: int = Field(10, ge=1, description="k-means++ restarts for a cold start")
+    kmeans_iters: int = Field(20, ge=1, description="Lloyd iterations per clustering")
+
+    # Optimisation and protocol (spec sections 3, 5).
+    batch_size: int = Field(64, ge=1)
+    max_epochs: int = Field(200, ge=1)
+    patience: int = Field(10, ge=1, description="early stop after this many epochs without a better valid loss")
+    lr: float = Field(1e-4, gt=0)
+    bert_lr: float = Field(5e-5, gt=0)
+    metric_lr: float = Field(1e-4, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    clip: float = Field(1.0, gt=0)
+    plateau_factor: float = Field(0.5, gt=0, lt=1)
+    plateau_patience: int = Field(20, ge=0)
+    seed: int = 1111
+
+    @field_validator("v1", "v2", "xi", "alpha", "gamma", "eta", "beta", "lr", "bert_lr", "metric_lr")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+
+PRESETS: dict[str, dict] = {
+    # Supplement section B; batch sizes from the spec section 5.
+    "mosi": dict(k=7, v1=0.8, v2=1.0, xi=3.0, alpha=1.0, gamma=0.05, eta=0.01, batch_size=64),
+    "mosei": dict(k=10, v1=0.7, v2=0.5, xi=70.0, alpha=0.7, gamma=0.05, eta=0.01, batch_size=128),
+}
+
+
+def _format_errors(err: ValidationError, where: str) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(root)"
+        if e["type"] == "extra_forbidden":
+            known = ", ".join(sorted(TrainConfig.model_fields))
+            lines.append(f"{where}: unknown key '{key}'. Known keys: {known}")
+        else:
+            lines.append(f"{where}: key '{key}' = {e.get('input')!r}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def make_config(preset: str = "mosi", overrides: dict | None = None, *, where: str = "config") -> TrainConfig:
+    """The preset's values with `overrides` applied, validated; InputError names the bad key."""
+    if preset not in PRESETS:
+        raise InputError(f"{where}: unknown preset '{preset}'. Choose one of: {', '.join(PRESETS)}")
+    values = {**PRESETS[preset], **(overrides or {})}
+    try:
+        return TrainConfig(**values)
+    except ValidationError as err:
+        raise InputError(_format_errors(err, where)) from None
