@@ -43,6 +43,8 @@ class MSADataset:
     valid: Split
     test: Split
     absent_modalities: tuple[str, ...] = field(default_factory=tuple)
+    # The file's own `meta` dict (synthetic: preset, seed, planted signal; prepared: text model).
+    meta: dict = field(default_factory=dict)
 
     def split(self, name: str) -> Split:
         return {"train": self.train, "valid": self.valid, "test": self.test}[name]
