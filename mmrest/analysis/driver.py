@@ -1,0 +1,141 @@
+"""`analyze` end to end: pick the configuration, train what the analysis stage still lacks through
+the study engine, then compute the three analyses from the saved outputs and write them into the
+study folder. Every check on the user's input happens before anything is trained or written.
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
+
+from mmrest.analysis.ablation import VERDICT_TEXT
+from mmrest.analysis.stage import (
+    DESIGN, STAGE, check_same_config, completed_runs, normal_config, plan_analysis, read_config_file,
+)
+from mmrest.analysis.store import analysis_path, save_analysis
+from mmrest.analysis.summary import Analysis, CaseOptions, compute_analysis
+from mmrest.analysis.variants import FULL
+from mmrest.errors import InputError
+from mmrest.study.folder import StudyFolder
+from mmrest.study.planner import PlannedTrial
+from mmrest.study.results import load_trials, study_facts
+
+FINISHED_STATES = ("COMPLETE", "FAIL")
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    config_file: Path | None = None  # default: the report's choice under `rule`
+    rule: str | None = None  # None: the report's default rule
+    train: bool = True  # False: compute from the trials that exist, train nothing
+    redo: bool = False  # discard the analysis stage first
+    ray_address: str | None = None
+    device: str | None = None
+    cases: CaseOptions = CaseOptions()
+
+
+def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
+    folder = StudyFolder(Path(study_dir))
+    spec = folder.read_spec()
+    if options.redo and not options.train:
+        raise InputError("--redo discards the analysis stage to train it again; it cannot go with --no-train")
+    pid = folder.live_driver()
+    if pid is not None:
+        raise InputError(f"{folder.root}: process {pid} on this host is running this study; analyse it when it has finished")
+    trials, facts = load_trials(folder.root), study_facts(folder.root)
+    config, source = _configuration(trials, facts, options)
+    if not options.redo:
+        check_same_config(trials, config, where=str(folder.root))
+    planned = plan_analysis(config, list(spec.seeds))
+    if options.redo:
+        _discard(folder, spec)
+        trials = trials.loc[trials["stage"] != STAGE]
+    todo = _todo(trials, planned)
+    code = 0
+    if todo and options.train:
+        code = _train(spec, folder, planned, options, out)
+        trials = load_trials(folder.root)
+    elif todo:
+        print(f"--no-train: {len(todo)} of {len(planned)} analysis trials have not run; they are left out", file=out)
+    runs = completed_runs(trials, folder.trial_dir)
+    if not any(r.variant == FULL for r in runs):
+        hint = ("run it without --no-train" if not options.train
+                else f"see the trial logs under {folder.trial_dir(STAGE)}")
+        raise InputError(f"{folder.root}: the analysis stage has no trained full model to compare against; {hint}")
+    analysis = compute_analysis(
+        runs, study=spec.name, config=config, config_source=source, beta=_beta(spec), seeds=tuple(spec.seeds),
+        texts=_texts(spec, folder), cases=options.cases,
+    )
+    path = save_analysis(analysis, analysis_path(folder.root))
+    print(_summary(analysis, path), file=out)
+    return code
+
+
+def _configuration(trials: pd.DataFrame, facts: dict, options: AnalyzeOptions) -> tuple[dict[str, float], str]:
+    if options.config_file is not None:
+        config, filled = read_config_file(options.config_file, facts["base_values"])
+        kept = f"; {', '.join(filled)} from the study's base values" if filled else ""
+        return config, f"from {options.config_file}{kept}"
+    from mmrest.report.build import compute_report
+    from mmrest.report.rules import DEFAULT_RULE
+
+    rule = options.rule or DEFAULT_RULE
+    choices = compute_report(trials, facts, rule=rule).choices
+    return normal_config(choices.config), f"the report's choice, rule {rule}"
+
+
+def _todo(trials: pd.DataFrame, planned: list[PlannedTrial]) -> list[PlannedTrial]:
+    rows = trials.loc[(trials["stage"] == STAGE) & trials["state"].isin(FINISHED_STATES)]
+    finished = set(rows["key"])
+    return [p for p in planned if p.key not in finished]
+
+
+def _train(spec, folder: StudyFolder, planned: list[PlannedTrial], options: AnalyzeOptions, out: TextIO) -> int:
+    from mmrest.study.engine import RunOptions, run_stage
+
+    return run_stage(spec, folder, STAGE, DESIGN, planned,
+                     RunOptions(ray_address=options.ray_address, device=options.device), out)
+
+
+def _discard(folder: StudyFolder, spec) -> None:
+    """Forget the analysis stage: its Optuna study, its trial folders and the analysis file."""
+    import optuna
+
+    from mmrest.study.storage import open_storage, stage_study_name, storage_url
+
+    storage = open_storage(storage_url(spec, folder), where=f"{folder.spec_file}: storage")
+    name = stage_study_name(spec, STAGE)
+    if name in {s.study_name for s in storage.get_all_studies()}:
+        optuna.delete_study(study_name=name, storage=storage)
+    shutil.rmtree(folder.trial_dir(STAGE), ignore_errors=True)
+    analysis_path(folder.root).unlink(missing_ok=True)
+
+
+def _beta(spec) -> float:
+    from mmrest.config import make_config
+
+    return make_config(spec.base, spec.train).beta
+
+
+def _texts(spec, folder: StudyFolder) -> dict[str, str] | None:
+    from mmrest.study.data import load_study_dataset
+
+    test = load_study_dataset(spec.dataset, folder.data_dir).test
+    return None if test.raw_text is None else dict(zip(test.ids, test.raw_text))
+
+
+def _summary(a: Analysis, path: Path) -> str:
+    trained = {row.variant: row.seeds for row in a.ablation}
+    lines = [f"analysis of {a.study} ({a.config_source}) written to {path}"]
+    for row in a.ablation:
+        mae, acc7 = row.cell("mae"), row.cell("acc7")
+        diff = "" if mae.diff is None else f"  (MAE {mae.diff:+.4f}: {VERDICT_TEXT[mae.verdict]})"
+        lines.append(f"  {row.variant:<15} {trained[row.variant]} seeds  test MAE {mae.value.mean:.4f}  "
+                     f"Acc-7 {acc7.value.mean:.2f}{diff}")
+    if a.missing:
+        lines.append(f"  no trained model for: {'; '.join(a.missing)}")
+    lines.append(f"show it with: mmrest-study report {path.parent}")
+    return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""Final values: per hyperparameter the value a rule picks on validation metrics, the runner-up,
+the metrics that would have picked otherwise and by how much, next to the noise over seeds.
+
+Which trials a choice rests on: those of the latest stage that varies the parameter and has
+complete trials (a finer stage refines a coarser one). In a one_at_a_time stage these are the
+parameter's points plus the base point, joined by the same line of earlier one_at_a_time stages
+when the other six parameters agree; in a grid or tpe stage every configuration of the stage
+competes and each parameter takes the winner's value, so the chosen values belong together.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mmrest.config import STUDY_HYPERPARAMETERS
+from mmrest.metrics import HIGHER_IS_BETTER, METRIC_NAMES
+from mmrest.report.compute import seed_stats
+from mmrest.report.rules import Rule, order
+from mmrest.report.table import (
+    OBJECTIVE, ONE_AT_A_TIME, Objective, Stage, line_rows, metric_column, varied_parameters,
+)
+
+VALID_COLUMNS = tuple(metric_column("valid", m) for m in METRIC_NAMES)
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    metric: str
+    preferred: float  # the parameter's value at this metric's best candidate
+    best: float  # the metric's mean over seeds there
+    at_chosen: float  # ... and at the chosen candidate
+    gap: float  # |best - at_chosen|, in the metric's units
+    noise: float  # root mean square of the two candidates' std over seeds of the metric
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One hyperparameter's final value. With no complete trial that varies it yet, only `param`
+    and `paper` are set."""
+
+    param: str
+    paper: float
+    stage: str | None = None  # stage the choice rests on
+    design: str | None = None
+    candidates: int = 0
+    chosen: float | None = None
+    runner_up: float | None = None
+    score: float | None = None  # the rule's score of the chosen and the runner-up candidate
+    runner_up_score: float | None = None
+    objective: float | None = None  # study objective, mean and std over seeds, chosen and runner-up
+    objective_std: float | None = None
+    runner_up_objective: float | None = None
+    runner_up_objective_std: float | None = None
+    agree: tuple[str, ...] = ()  # metrics whose best candidate has the chosen value
+    disagreements: tuple[Disagreement, ...] = ()
+
+
+@dataclass(frozen=True)
+class Choices:
+    rule: Rule
+    objective: Objective
+    items: tuple[Choice, ...]
+    config: dict[str, float]  # all seven hyperparameters: chosen where a choice exists, else paper
+    yaml: str
+
+
+def decisive_rows(done: pd.DataFrame, stages: list[Stage], param: str) -> tuple[Stage | None, pd.DataFrame]:
+    """The stage a choice of `param` rests on and its rows (see the module docstring)."""
+    for i in reversed(range(len(stages))):
+        stage = stages[i]
+        if len(set(stage.params.get(param, ()))) < 2:
+            continue
+        rows = line_rows(done, stage, param)
+        if rows.empty:
+            continue
+        if stage.design == ONE_AT_A_TIME:
+            rows = _with_earlier_lines(done, stages[:i], param, rows)
+        return stage, rows
+    return None, done.iloc[0:0]
+
+
+def _with_earlier_lines(done: pd.DataFrame, earlier: list[Stage], param: str, rows: pd.DataFrame) -> pd.DataFrame:
+    others = [p for p in STUDY_HYPERPARAMETERS if p != param]
+    fixed = rows[others].iloc[0].to_numpy(dtype=float)
+    parts = [rows]
+    for stage in reversed(earlier):
+        if stage.design == ONE_AT_A_TIME and param in stage.params:
+            line = line_rows(done, stage, param)
+            same = np.isclose(line[others].to_numpy(dtype=float), fixed, rtol=1e-9).all(axis=1)
+            parts.append(line.loc[same])
+    # A point rerun in a later stage with the same seed counts once (the later run).
+    return pd.concat(parts).drop_duplicates(subset=[*STUDY_HYPERPARAMETERS, "seed"], keep="first")
+
+
+def choose(
+    done: pd.DataFrame, stages: list[Stage], base_values: dict, objective: Objective, rule: Rule,
+    *, study_name: str, base: str | None,
+) -> Choices:
+    paper = np.array([float(base_values[p]) for p in STUDY_HYPERPARAMETERS])
+    items = []
+    for param in varied_parameters(stages):
+        stage, rows = decisive_rows(done, stages, param)
+        items.append(_choose_one(param, paper, stage, rows, objective, rule))
+    config = {p: float(base_values[p]) for p in STUDY_HYPERPARAMETERS}
+    config.update({c.param: c.chosen for c in items if c.chosen is not None})
+    return Choices(
+        rule=rule, objective=objective, items=tuple(items), config=config,
+        yaml=config_yaml(config, rule=rule.name, study_name=study_name, base=base),
+    )
+
+
+def _choose_one(
+    param: str, paper: np.ndarray, stage: Stage | None, rows: pd.DataFrame, objective: Objective, rule: Rule,
+) -> Choice:
+    paper_value = float(paper[STUDY_HYPERPARAMETERS.index(param)])
+    if stage is None:
+        return Choice(param=param, paper=paper_value)
+    stats = seed_stats(rows, list(STUDY_HYPERPARAMETERS), (OBJECTIVE, *VALID_COLUMNS))
+    means = stats.xs("mean", axis=1, level=1)
+    stds = stats.xs("std", axis=1, level=1)
+    configs = np.array(stats.index.tolist(), dtype=float)
+    values = configs[:, STUDY_HYPERPARAMETERS.index(param)]
+    ranked, scores = order(
+        rule, means[list(VALID_COLUMNS)].to_numpy(dtype=float),
+        means[OBJECTIVE].to_numpy(dtype=float), objective.higher_is_better,
+        stds[OBJECTIVE].to_numpy(dtype=float), configs, paper,
+    )
+    best = int(ranked[0])
+    other = next((int(i) for i in ranked if values[i] != values[best]), None)
+    agree, disagree = _disagreements(means, stds, values, ranked, best)
+
+    def pick(table: pd.DataFrame, column: str, i: int | None) -> float | None:
+        return None if i is None else float(table[column].iloc[i])
+
+    return Choice(
+        param=param, paper=paper_value, stage=stage.name, design=stage.design, candidates=len(values),
+        chosen=float(values[best]), runner_up=None if other is None else float(values[other]),
+        score=float(scores[best]), runner_up_score=None if other is None else float(scores[other]),
+        objective=pick(means, OBJECTIVE, best), objective_std=pick(stds, OBJECTIVE, best),
+        runner_up_objective=pick(means, OBJECTIVE, other),
+        runner_up_objective_std=pick(stds, OBJECTIVE, other),
+        agree=agree, disagreements=disagree,
+    )
+
+
+def _disagreements(
+    means: pd.DataFrame, stds: pd.DataFrame, values: np.ndarray, ranked: np.ndarray, best: int,
+) -> tuple[tuple[str, ...], tuple[Disagreement, ...]]:
+    agree, disagree = [], []
+    for metric, column in zip(METRIC_NAMES, VALID_COLUMNS):
+        col = means[column].to_numpy(dtype=float)
+        if np.isnan(col).all():
+            continue
+        top = np.nanmax(col) if HIGHER_IS_BETTER[metric] else np.nanmin(col)
+        # Among tied best candidates the metric sides with the rule's order: a tie is no dissent.
+        favourite = next(int(i) for i in ranked if col[i] == top)
+        if values[favourite] == values[best]:
+            agree.append(metric)
+            continue
+        sd = stds[column].to_numpy(dtype=float)
+        disagree.append(Disagreement(
+            metric=metric, preferred=float(values[favourite]), best=float(top),
+            at_chosen=float(col[best]), gap=float(abs(top - col[best])),
+            noise=float(np.sqrt((sd[favourite] ** 2 + sd[best] ** 2) / 2)),
+        ))
+    return tuple(agree), tuple(disagree)
+
+
+def config_yaml(config: dict[str, float], *, rule: str, study_name: str, base: str | None) -> str:
+    """The chosen configuration as a spec fragment (six significant digits: a refined grid's
+    log-spaced values carry float noise no one should paste)."""
+    train = {p: int(round(v)) if p == "k" else float(f"{v:.6g}") for p, v in config.items()}
+    body = ({"base": base} if base else {}) | {"train": train}
+    header = f"# chosen by rule '{rule}' on validation metrics of study '{study_name}'\n"
+    return header + yaml.safe_dump(body, sort_keys=False)

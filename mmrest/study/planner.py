@@ -1,0 +1,181 @@
+"""Stages into trials: every point of a stage's design, once per seed, each under a stable key.
+
+Pure functions: a refine stage is planned from the seed-averaged results of its source stage,
+which the caller reads from the storage, so the same results always give the same plan.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, TrainConfig
+from mmrest.study.spec import StageSpec, StudySpec
+
+Point = dict[str, float]
+
+
+@dataclass(frozen=True)
+class PlannedTrial:
+    key: str  # e.g. "coarse/k=5/seed=1111"; unique in a study
+    stage: str
+    design: str
+    varied: str  # one_at_a_time: the hyperparameter this point moves, or "base"; else ""
+    seed: int
+    point: Point | None  # all seven hyperparameters; None for a TPE point not sampled yet
+    index: int | None = None  # TPE point number
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """A point of a finished stage and its objective averaged over the seeds that completed."""
+
+    point: Point
+    varied: str
+    value: float  # NaN when no seed completed
+
+
+def base_point(spec: StudySpec) -> Point:
+    """The seven hyperparameters of the base preset with `train` applied (the paper's values
+    unless `train` sets one)."""
+    config = TrainConfig(**{**PRESETS[spec.base], **spec.train})
+    return _normal({name: getattr(config, name) for name in STUDY_HYPERPARAMETERS})
+
+
+def plan_stage(spec: StudySpec, stage: StageSpec, source: list[PointResult] | None = None) -> list[PlannedTrial]:
+    """The stage's trials, seed-major for fixed designs (so a whole curve exists after the first
+    seed), point-major for TPE (its samples are sequential). A refine stage needs `source`."""
+    if stage.design == "tpe":
+        return [
+            PlannedTrial(f"{stage.name}/n={i}/seed={seed}", stage.name, "tpe", "", seed, None, i)
+            for i in range(stage.n_trials)
+            for seed in spec.seeds
+        ]
+    if stage.refine is None:
+        anchor, values, already_run = base_point(spec), _normal_values(stage.params), []
+    else:
+        if source is None:
+            raise ValueError(f"stage {stage.name!r} refines {stage.refine.source!r}: pass its results")
+        source_design = spec.stage(stage.refine.source).design
+        anchor, values = refine_values(source, source_design, stage.refine.points, spec.objective.mode,
+                                       base_point(spec))
+        already_run = [r.point for r in source]
+    points = _one_at_a_time(anchor, values) if stage.design == "one_at_a_time" else _grid(anchor, values)
+    points = [(varied, p) for varied, p in points if p not in already_run]
+    return [
+        PlannedTrial(f"{stage.name}/{_label(varied, p, values)}/seed={seed}", stage.name, stage.design,
+                     varied if stage.design == "one_at_a_time" else "", seed, p)
+        for seed in spec.seeds
+        for varied, p in points
+    ]
+
+
+def refine_values(source: list[PointResult], source_design: str, points: int, mode: str,
+                  base: Point) -> tuple[Point, dict[str, list[float]]]:
+    """The anchor point and, per refined hyperparameter, its finer values: `points` new values
+    strictly between the coarse winner's neighbouring values (log-spaced where the coarse values
+    are), plus the winner itself. The anchor is the base point after a one_at_a_time source and
+    the winning point after a grid. A hyperparameter none of whose points completed is skipped."""
+    sign = 1.0 if mode == "min" else -1.0
+    values: dict[str, list[float]] = {}
+    if source_design == "one_at_a_time":
+        anchor = base
+        for name in dict.fromkeys(r.varied for r in source if r.varied not in ("", "base")):
+            axis = [r for r in source if r.varied in (name, "base")]
+            ranked = [r for r in axis if math.isfinite(r.value)]
+            if ranked:
+                winner = min(ranked, key=lambda r: (sign * r.value, r.point[name]))
+                values[name] = _finer([r.point[name] for r in axis], winner.point[name], points, name)
+        return anchor, values
+    ranked = [r for r in source if math.isfinite(r.value)]
+    if not ranked:
+        return base, {}
+    anchor = min(ranked, key=lambda r: sign * r.value).point
+    for name in STUDY_HYPERPARAMETERS:
+        axis = [r.point[name] for r in source]
+        if len(set(axis)) > 1:
+            values[name] = _finer(axis, anchor[name], points, name)
+    return anchor, values
+
+
+def is_log_spaced(values: list[float]) -> bool:
+    """True when the values look like a geometric grid (1, 3, 10, 30, 100) rather than an
+    arithmetic one (3, 5, 7, 9): ratios vary less than differences. Two values count as
+    geometric when they span a factor of 10 or more."""
+    v = np.unique(np.asarray(values, dtype=float))
+    if len(v) < 2 or v[0] <= 0:
+        return False
+    if len(v) == 2:
+        return bool(np.log10(v[1]) - np.log10(v[0]) >= 1)
+    return bool(_spread(np.diff(np.log(v))) < _spread(np.diff(v)))
+
+
+def between(low: float, high: float, n: int, *, log: bool, integer: bool) -> list[float]:
+    """`n` values spaced evenly (geometrically when `log`) strictly between low and high; for an
+    integer hyperparameter, the distinct integers among them."""
+    if not low < high:
+        return []
+    spaced = np.geomspace(low, high, n + 2) if log else np.linspace(low, high, n + 2)
+    inner = spaced[1:-1]
+    if integer:
+        return sorted({int(round(x)) for x in inner} - {int(low), int(high)})
+    return sorted({float(f"{x:.6g}") for x in inner} - {low, high})
+
+
+def format_value(value: float) -> str:
+    """Shortest text that reads back as the same number (5, 0.05, 1e-05)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _spread(x: np.ndarray) -> float:
+    """Coefficient of variation; scaled first, so that values near the float limit do not overflow."""
+    x = x / np.max(np.abs(x))
+    mean = float(np.mean(x))
+    return float(np.std(x)) / mean if mean > 0 else math.inf
+
+
+def _finer(axis: list[float], winner: float, points: int, name: str) -> list[float]:
+    ordered = sorted(set(axis))
+    i = ordered.index(winner)
+    low, high = ordered[max(i - 1, 0)], ordered[min(i + 1, len(ordered) - 1)]
+    log = is_log_spaced(ordered)
+    new = between(low, high, points, log=log, integer=name == "k")
+    return _normal_list(name, sorted(set(new) | {winner}))
+
+
+def _normal(point: dict) -> Point:
+    return {name: (int(v) if name == "k" else float(v)) for name, v in point.items()}
+
+
+def _normal_list(name: str, values: list[float]) -> list[float]:
+    return [int(v) if name == "k" else float(v) for v in values]
+
+
+def _normal_values(params: dict[str, list[float]]) -> dict[str, list[float]]:
+    return {name: _normal_list(name, values) for name, values in params.items()}
+
+
+def _one_at_a_time(anchor: Point, values: dict[str, list[float]]) -> list[tuple[str, Point]]:
+    """The anchor once, then each listed value that differs from the anchor's."""
+    points = [("base", dict(anchor))]
+    for name, listed in values.items():
+        points += [(name, {**anchor, name: v}) for v in listed if v != anchor[name]]
+    return points
+
+
+def _grid(anchor: Point, values: dict[str, list[float]]) -> list[tuple[str, Point]]:
+    names = list(values)
+    return [("", {**anchor, **dict(zip(names, combo))}) for combo in itertools.product(*values.values())]
+
+
+def _label(varied: str, point: Point, values: dict[str, list[float]]) -> str:
+    if varied == "base" or not values:
+        return "base"
+    names = [varied] if varied else list(values)
+    return ",".join(f"{name}={format_value(point[name])}" for name in names)

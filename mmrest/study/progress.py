@@ -1,0 +1,77 @@
+"""The live display of `run`: one plain line per event, readable in a terminal, a CI log or a
+file (no cursor tricks, so nothing is lost without a TTY)."""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from mmrest.study.planner import PlannedTrial
+from mmrest.study.recorder import Finished
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else (f"{minutes}m{secs:02d}s" if minutes else f"{secs}s")
+
+
+@dataclass
+class Progress:
+    """Counts of the running stage plus the best trial so far; prints a line on every event."""
+
+    out: TextIO
+    objective: str
+    mode: str
+    concurrency: int
+    stage: str = ""
+    planned: int = 0
+    done: int = 0
+    failed: int = 0
+    running: int = 0
+    best: tuple[float, str] | None = None
+    durations: list[float] = field(default_factory=list)
+
+    def begin_stage(self, stage: str, planned: int, done: int, failed: int, best: tuple[float, str] | None) -> None:
+        self.stage, self.planned, self.done, self.failed, self.running = stage, planned, done, failed, 0
+        if best is not None:
+            self._offer(*best)
+        self._print(f"stage {stage}: {planned - done - failed} of {planned} trials to run")
+
+    def __call__(self, event: str, payload: PlannedTrial | Finished) -> None:
+        if event == "started":
+            self.running += 1
+            self._print(f"start {payload.key}")
+            return
+        self.running -= 1
+        self.durations.append(payload.seconds)
+        if payload.ok:
+            self.done += 1
+            self._offer(payload.value, payload.planned.key)
+            took = format_seconds(payload.seconds)
+            self._print(f"done  {payload.planned.key}: {self.objective} {payload.value:.4f} ({took})")
+        else:
+            self.failed += 1
+            self._print(f"FAIL  {payload.planned.key}: {payload.error}")
+
+    def seconds_left(self) -> float | None:
+        """Median trial time so far (robust to the first trials' worker start-up) times the
+        trials still to finish, over the concurrency."""
+        if not self.durations:
+            return None
+        left = self.planned - self.done - self.failed
+        return statistics.median(self.durations) * left / self.concurrency
+
+    def _offer(self, value: float, key: str) -> None:
+        if self.best is None or (value < self.best[0] if self.mode == "min" else value > self.best[0]):
+            self.best = (value, key)
+
+    def _print(self, what: str) -> None:
+        counts = f"{self.done}/{self.planned} done, {self.running} running, {self.failed} failed"
+        best = f"best {self.objective} {self.best[0]:.4f} ({self.best[1]})" if self.best else "best: none yet"
+        left = self.seconds_left()
+        eta = "time left: after the first trial" if left is None else f"~{format_seconds(left)} left in stage"
+        print(f"{time.strftime('%H:%M:%S')} [{self.stage}] {what} | {counts} | {best} | {eta}",
+              file=self.out, flush=True)

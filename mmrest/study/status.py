@@ -1,0 +1,157 @@
+"""Where a study stands (`status`) and what a run would do (`run --dry-run`): numbers first, in
+small records, then text.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+from optuna.trial import TrialState
+
+from mmrest.study.folder import StudyFolder
+from mmrest.study.planner import format_value, plan_stage
+from mmrest.study.progress import format_seconds
+from mmrest.study.spec import StudySpec
+from mmrest.study.state import StageState, best_trial, stage_states
+from mmrest.study.storage import open_storage, storage_url
+
+
+@dataclass
+class StageCounts:
+    design: str
+    planned: int | None  # None: a refine stage whose source has not finished
+    done: int
+    running: int
+    failed: int
+
+
+@dataclass
+class StudyStatus:
+    name: str
+    folder: str
+    storage: str  # what optuna-dashboard opens as is
+    state: str  # "running", "finished", "stopped" or "not started"
+    stages: dict[str, StageCounts]
+    best: dict | None  # key, stage, value, params of the best completed trial
+    objective: str
+    started: str | None
+    finished: str | None
+    elapsed_s: float | None
+    remaining_s: float | None  # of the planned trials; None until a trial has finished
+    unplanned: list[str]  # refine stages whose plan waits for their source stage
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def study_status(folder: StudyFolder) -> StudyStatus:
+    spec = folder.read_spec()
+    url = storage_url(spec, folder)
+    states = stage_states(spec, open_storage(url, where=f"{folder.spec_file}: storage"))
+    run = folder.read_run()
+    stages = {s.stage.name: _counts(s) for s in states}
+    best = best_trial(states, spec.objective.mode)
+    return StudyStatus(
+        name=spec.name,
+        folder=str(folder.root),
+        storage=url,
+        state=_state(folder, states, run),
+        stages=stages,
+        best=None if best is None else {"key": best.user_attrs["key"], "stage": best.user_attrs["stage"],
+                                        "value": best.value, "params": dict(best.params)},
+        objective=spec.objective.metric,
+        started=run.get("started"),
+        finished=run.get("finished"),
+        elapsed_s=_elapsed(run),
+        remaining_s=estimate_seconds(spec, states),
+        unplanned=[s.stage.name for s in states if s.planned is None],
+    )
+
+
+def estimate_seconds(spec: StudySpec, states: list[StageState]) -> float | None:
+    """Mean recorded trial time times the planned trials left, over the concurrency (stages not
+    planned yet are not counted); None until a trial has finished."""
+    seconds = [t.user_attrs["seconds"] for s in states for t in s.trials if "seconds" in t.user_attrs]
+    if not seconds:
+        return None
+    left = sum(len(s.todo) for s in states if s.planned is not None)
+    return sum(seconds) / len(seconds) * left / spec.max_concurrent
+
+
+def render_status(status: StudyStatus) -> str:
+    lines = [f"study {status.name} ({status.folder}): {status.state}", f"storage: {status.storage}",
+             f"{'stage':<14}{'design':<16}{'planned':>8}{'done':>7}{'running':>9}{'failed':>8}"]
+    for name, c in status.stages.items():
+        planned = "?" if c.planned is None else str(c.planned)
+        lines.append(f"{name:<14}{c.design:<16}{planned:>8}{c.done:>7}{c.running:>9}{c.failed:>8}")
+    if status.best:
+        params = ", ".join(f"{k}={format_value(v)}" for k, v in status.best["params"].items())
+        lines.append(f"best so far: {status.objective} {status.best['value']:.4f} at {status.best['key']} ({params})")
+    elapsed = "-" if status.elapsed_s is None else format_seconds(status.elapsed_s)
+    left = "unknown until a trial finishes"
+    if status.remaining_s is not None:
+        left = "about " + format_seconds(status.remaining_s)
+    if status.unplanned and status.remaining_s is not None:
+        left += f" (not counting {', '.join(status.unplanned)}, planned later)"
+    lines.append(f"elapsed {elapsed}; remaining {left if status.state != 'finished' else '0s'}")
+    return "\n".join(lines)
+
+
+def render_plan(spec: StudySpec, folder: StudyFolder, states: list[StageState] | None,
+                ray_address: str | None = None) -> str:
+    """The `--dry-run` text: trials per stage, resources and, once trials have finished, a time
+    estimate. `states` None: a new study."""
+    where = "new study" if states is None else "existing study"
+    res = spec.resources
+    lines = [
+        f"plan of {spec.name} ({where} in {folder.root})",
+        f"storage: {spec.storage or folder.journal.resolve()}",
+        f"per trial: {format_value(res.cpu)} CPU, {format_value(res.gpu)} GPU; up to {spec.max_concurrent} "
+        f"trials at once; Ray: {ray_address or spec.ray.address or 'a local runtime'}",
+    ]
+    for state in states or _planned_states(spec):
+        lines.append(_plan_line(spec, state))
+    estimate = None if states is None else estimate_seconds(spec, states)
+    lines.append("time: " + ("no estimate until trials have finished" if estimate is None
+                             else f"about {format_seconds(estimate)} for the planned trials left"))
+    return "\n".join(lines)
+
+
+def _planned_states(spec: StudySpec) -> list[StageState]:
+    return [StageState(s, None if s.refine else plan_stage(spec, s)) for s in spec.stages]
+
+
+def _plan_line(spec: StudySpec, state: StageState) -> str:
+    stage = state.stage
+    head = f"stage {stage.name} ({stage.design})"
+    if state.planned is None:
+        source = stage.refine.source
+        return f"{head}: refines {source} ({stage.refine.points} new values per parameter); planned when {source} finishes"
+    points = len(state.planned) // len(spec.seeds)
+    return f"{head}: {points} points x {len(spec.seeds)} seeds = {len(state.planned)} trials, {len(state.todo)} to run"
+
+
+def _counts(state: StageState) -> StageCounts:
+    return StageCounts(
+        design=state.stage.design,
+        planned=None if state.planned is None else len(state.planned),
+        done=state.count(TrialState.COMPLETE),
+        running=state.count(TrialState.RUNNING),
+        failed=state.count(TrialState.FAIL),
+    )
+
+
+def _state(folder: StudyFolder, states: list[StageState], run: dict) -> str:
+    if all(s.is_finished for s in states):
+        return "finished"
+    if folder.live_driver() is not None:
+        return "running"
+    return "stopped" if run.get("started") else "not started"
+
+
+def _elapsed(run: dict) -> float | None:
+    if not run.get("started"):
+        return None
+    start = dt.datetime.fromisoformat(run["started"])
+    end = dt.datetime.fromisoformat(run["finished"]) if run.get("finished") else dt.datetime.now().astimezone()
+    return (end - start).total_seconds()
