@@ -1,0 +1,106 @@
+"""Turn a dataset split into tensors on the training device once, and cut batches from them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from mmrest.config import TrainConfig
+from mmrest.data.dataset import MSADataset, Split
+from mmrest.errors import InputError
+from mmrest.model.network import Inputs
+
+
+@dataclass(frozen=True)
+class SplitTensors:
+    inputs: Inputs
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def take(self, index: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
+        x = self.inputs
+
+        def pick(t):
+            return None if t is None else t[index]
+
+        # Trim sequence padding beyond the longest real sequence in this batch: LSTM cost follows it.
+        a_len, v_len = x.audio_lengths[index], x.vision_lengths[index]
+        a_max = int(a_len.max().clamp(min=1))
+        v_max = int(v_len.max().clamp(min=1))
+        text_bert = pick(x.text_bert)
+        if text_bert is not None:
+            # Masked-out positions change no real token's state, so cut them where the whole
+            # batch is padding: BERT's cost follows the sequence length.
+            t_max = int(text_bert[:, 1].sum(1).max().clamp(min=1))
+            text_bert = text_bert[:, :, :t_max]
+        batch = Inputs(
+            text=pick(x.text),
+            text_bert=text_bert,
+            audio=x.audio[index, :a_max],
+            audio_lengths=a_len,
+            vision=x.vision[index, :v_max],
+            vision_lengths=v_len,
+        )
+        return batch, self.labels[index]
+
+
+def pooled_text(split: Split, pooling: str) -> np.ndarray:
+    """The sentence vector h_t from frozen token states: the first token, or a masked mean."""
+    if pooling == "cls":
+        return split.text[:, 0, :]
+    if split.text_bert is not None:
+        mask = split.text_bert[:, 1, :].astype(np.float32)
+    else:
+        mask = (np.abs(split.text).sum(-1) > 0).astype(np.float32)
+    mask = mask[:, : split.text.shape[1], None]
+    return (split.text * mask).sum(1) / np.maximum(mask.sum(1), 1.0)
+
+
+def _tokenize(split: Split, tokenizer, max_len: int) -> np.ndarray:
+    enc = tokenizer(
+        list(split.raw_text), padding="max_length", truncation=True, max_length=max_len, return_tensors="np"
+    )
+    segments = enc.get("token_type_ids", np.zeros_like(enc["input_ids"]))
+    return np.stack([enc["input_ids"], enc["attention_mask"], segments], axis=1)
+
+
+def _text_inputs(split: Split, cfg: TrainConfig, tokenizer, source: str):
+    if cfg.text_backend == "features":
+        if split.text is None:
+            raise InputError(
+                f"{source}: the dataset carries no pre-extracted text features (key 'text'); "
+                "train with --set text_backend=bert --set bert_path=DIR (a local BERT-family model folder)"
+            )
+        return torch.from_numpy(np.ascontiguousarray(pooled_text(split, cfg.text_pooling), dtype=np.float32)), None
+    if split.text_bert is not None and tokenizer is None:
+        return None, torch.from_numpy(split.text_bert[:, :, : cfg.bert_max_len].astype(np.int64))
+    if split.raw_text is None:
+        raise InputError(f"{source}: the bert backend needs 'text_bert' token ids or raw text; the file has neither")
+    return None, torch.from_numpy(_tokenize(split, tokenizer, cfg.bert_max_len).astype(np.int64))
+
+
+def to_tensors(data: MSADataset, cfg: TrainConfig, device: torch.device) -> dict[str, SplitTensors]:
+    """All three splits as tensors on `device`. The bert backend re-tokenises raw text only when
+    the file has no token ids (the MMIM format)."""
+    tokenizer = None
+    if cfg.text_backend == "bert" and data.train.text_bert is None:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(cfg.bert_path, local_files_only=True)
+    out = {}
+    for name in ("train", "valid", "test"):
+        split = data.split(name)
+        text, text_bert = _text_inputs(split, cfg, tokenizer, data.source)
+        inputs = Inputs(
+            text=None if text is None else text.to(device),
+            text_bert=None if text_bert is None else text_bert.to(device),
+            audio=torch.from_numpy(split.audio).to(device),
+            audio_lengths=torch.from_numpy(split.audio_lengths).long().to(device),
+            vision=torch.from_numpy(split.vision).to(device),
+            vision_lengths=torch.from_numpy(split.vision_lengths).long().to(device),
+        )
+        out[name] = SplitTensors(inputs, torch.from_numpy(split.labels).float().to(device))
+    return out

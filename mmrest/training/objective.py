@@ -1,0 +1,62 @@
+"""One training batch's objective: PDLF prediction, clustering, L1 + eta * L_MMC (spec 2, 4, 5)."""
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+from mmrest.config import TrainConfig
+from mmrest.model.kmeans import kmeans
+from mmrest.model.mmc import mmc_loss
+from mmrest.model.network import Inputs, MetricState, MMRestNet, pdlf_bias
+
+
+def predict(model: MMRestNet, state: MetricState, batch: Inputs, cfg: TrainConfig, *, has_state: bool):
+    """y_hat = s + gamma * r (spec 4), identical in training and evaluation; also returns z."""
+    out = model(batch)
+    if cfg.gamma == 0.0 or not has_state:
+        return out.score, out.z
+    return out.score + cfg.gamma * pdlf_bias(out.z, state, cfg.beta), out.z
+
+
+def needs_clustering(cfg: TrainConfig) -> bool:
+    # The "w/o L_MMC, w/o bias" ablation uses neither the loss nor the cluster state.
+    return cfg.eta > 0.0 or cfg.gamma != 0.0
+
+
+def cluster(z: torch.Tensor, state: MetricState, cfg: TrainConfig, *, warm: bool, seed: int) -> torch.Tensor:
+    """k-means on the detached metric features; updates the cluster state; returns assignments."""
+    x = z.detach()
+    if warm and cfg.kmeans_mode == "warm":
+        result = kmeans(x, cfg.k, init=state.centers, iters=cfg.kmeans_iters, seed=seed)
+    else:
+        result = kmeans(x, cfg.k, n_init=cfg.kmeans_restarts, iters=cfg.kmeans_iters, seed=seed)
+    state.update(result.centers, result.assignment)
+    return result.assignment
+
+
+def batch_loss(
+    model: MMRestNet,
+    state: MetricState,
+    batch: Inputs,
+    labels: torch.Tensor,
+    cfg: TrainConfig,
+    *,
+    has_state: bool,
+    seed: int,
+) -> torch.Tensor:
+    """L = L1(y_hat, y) + eta * L_MMC. PDLF uses the cluster state of the previous MMC step (spec
+    4), so the clustering of this batch happens after the prediction."""
+    y_hat, z = predict(model, state, batch, cfg, has_state=has_state)
+    loss = F.l1_loss(y_hat, labels)
+    if not needs_clustering(cfg):
+        return loss
+    assignment = cluster(z, state, cfg, warm=has_state, seed=seed)
+    if cfg.eta > 0.0:
+        row_labels = labels.repeat(3)  # z stacks text, visual, acoustic rows of the same samples
+        l_mmc = mmc_loss(
+            z, row_labels, assignment, state.centers, state.M0, state.dM,
+            v1=cfg.v1, v2=cfg.v2, xi=cfg.xi, alpha=cfg.alpha, beta=cfg.beta,
+            max_pairs=cfg.max_pairs, seed=seed,
+        )
+        loss = loss + cfg.eta * l_mmc
+    return loss

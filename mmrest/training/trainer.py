@@ -1,0 +1,184 @@
+"""The training loop: select the epoch on validation loss only, score test at that epoch."""
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from mmrest.config import TrainConfig
+from mmrest.data.dataset import MSADataset
+from mmrest.metrics import msa_metrics
+from mmrest.model.network import MetricState, MMRestNet
+from mmrest.model.psd_adam import PSDAdam
+from mmrest.training.batches import SplitTensors, to_tensors
+from mmrest.training.objective import batch_loss, needs_clustering, predict
+from mmrest.training.result import EpochRecord, TrainResult
+
+EVAL_BATCH = 256
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the predictions became NaN or infinite."""
+
+
+@dataclass
+class _Run:
+    cfg: TrainConfig
+    model: MMRestNet
+    state: MetricState
+    main_opt: torch.optim.Optimizer
+    metric_opt: PSDAdam
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    shuffle: torch.Generator
+    step: int = 0
+    has_state: bool = False
+
+
+def _build(cfg: TrainConfig, data: MSADataset, device: torch.device) -> _Run:
+    torch.manual_seed(cfg.seed)
+    model = MMRestNet(
+        cfg, text_dim=data.text_dim or 0, audio_dim=data.audio_dim, vision_dim=data.vision_dim
+    ).to(device)
+    state = MetricState(cfg.k, cfg.d1).to(device)
+    bert = [p for n, p in model.named_parameters() if n.startswith("bert.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
+    groups = [{"params": rest, "lr": cfg.lr}] + ([{"params": bert, "lr": cfg.bert_lr}] if bert else [])
+    main_opt = torch.optim.Adam(groups, weight_decay=cfg.weight_decay)
+    metric_opt = PSDAdam(state.parameters(), lr=cfg.metric_lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        main_opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience
+    )
+    return _Run(cfg, model, state, main_opt, metric_opt, scheduler, torch.Generator().manual_seed(cfg.seed))
+
+
+def _train_epoch(run: _Run, data: SplitTensors) -> float:
+    run.model.train()
+    order = torch.randperm(len(data), generator=run.shuffle).to(data.labels.device)
+    total = torch.zeros((), device=data.labels.device)
+    for start in range(0, len(data), run.cfg.batch_size):
+        batch, labels = data.take(order[start : start + run.cfg.batch_size])
+        # One seed per step keeps clustering and pair sampling reproducible and different per step.
+        seed = run.cfg.seed * 1_000_003 + run.step
+        loss = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
+        run.main_opt.zero_grad(set_to_none=True)
+        run.metric_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip)
+        nn.utils.clip_grad_norm_(run.state.parameters(), run.cfg.clip)
+        run.main_opt.step()
+        run.metric_opt.step()
+        run.has_state = run.has_state or needs_clustering(run.cfg)
+        run.step += 1
+        total += loss.detach() * len(labels)
+    mean = float(total) / len(data)
+    if not np.isfinite(mean):
+        raise TrainingDiverged(f"training loss became {mean} in step {run.step}; lower lr, eta or xi")
+    return mean
+
+
+@torch.no_grad()
+def evaluate(run: _Run, data: SplitTensors) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions and metric features z (3N, d1 as [text; visual; acoustic] per batch, regrouped
+    to (N, 3, d1)) for a whole split."""
+    run.model.eval()
+    preds, feats = [], []
+    for start in range(0, len(data), EVAL_BATCH):
+        index = torch.arange(start, min(start + EVAL_BATCH, len(data)), device=data.labels.device)
+        batch, _ = data.take(index)
+        y_hat, z = predict(run.model, run.state, batch, run.cfg, has_state=run.has_state)
+        preds.append(y_hat.cpu())
+        feats.append(z.view(3, len(index), -1).transpose(0, 1).cpu())
+    pred = torch.cat(preds).numpy().astype(np.float64)
+    if not np.isfinite(pred).all():
+        raise TrainingDiverged("predictions became NaN or infinite; lower lr, eta or xi")
+    return pred, torch.cat(feats).numpy()
+
+
+def _snapshot(run: _Run) -> dict:
+    return {
+        "model": copy.deepcopy(run.model.state_dict()),
+        "metric": copy.deepcopy(run.state.state_dict()),
+        "has_state": run.has_state,
+    }
+
+
+def _restore(run: _Run, snap: dict) -> None:
+    run.model.load_state_dict(snap["model"])
+    run.state.load_state_dict(snap["metric"])
+    run.has_state = snap["has_state"]
+
+
+def _save(run: _Run, snap: dict, epoch: int, out_dir: Path, pred, z, labels, ids) -> None:
+    """The best checkpoint, and what analyses need without retraining: test predictions, test
+    metric features (N, 3, d1: text, visual, acoustic) and the learned metrics."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save({**snap, "config": run.cfg.model_dump(), "epoch": epoch}, out_dir / "best.pt")
+    np.savez_compressed(
+        out_dir / "test_outputs.npz",
+        ids=np.asarray(ids), labels=labels, pred=pred, z=z,
+        M0=run.state.M0.detach().cpu().numpy(), dM=run.state.dM.detach().cpu().numpy(),
+        centers=run.state.centers.cpu().numpy(), active=run.state.active.cpu().numpy(),
+    )
+
+
+def count_parameters(run: _Run) -> int:
+    """Everything the forward pass uses: the network (BERT included when used) and the metrics."""
+    return sum(p.numel() for p in run.model.parameters()) + sum(p.numel() for p in run.state.parameters())
+
+
+def train(
+    config: TrainConfig,
+    data: MSADataset,
+    *,
+    device: str | torch.device = "cpu",
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    out_dir: Path | None = None,
+) -> TrainResult:
+    """Train MMRest on `data` under `config` and return validation and test metrics at the
+    epoch with the lowest validation loss. `on_epoch` sees every epoch's record as it ends;
+    `out_dir`, if given, receives the best checkpoint (`best.pt`) and the test outputs at that
+    epoch (`test_outputs.npz`: ids, labels, pred, z, M0, dM, centers, active)."""
+    started = time.perf_counter()
+    device = torch.device(device)
+    tensors = to_tensors(data, config, device)
+    run = _build(config, data, device)
+    history: list[EpochRecord] = []
+    best_loss, best_snap, best_epoch, bad_epochs = float("inf"), None, 0, 0
+    for epoch in range(1, config.max_epochs + 1):
+        t0 = time.perf_counter()
+        train_loss = _train_epoch(run, tensors["train"])
+        pred, _ = evaluate(run, tensors["valid"])
+        labels = tensors["valid"].labels.cpu().numpy()
+        valid_loss = float(np.mean(np.abs(pred - labels)))
+        record = EpochRecord(epoch, train_loss, valid_loss, msa_metrics(pred, labels), time.perf_counter() - t0)
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+        if valid_loss < best_loss:
+            best_loss, best_snap, best_epoch, bad_epochs = valid_loss, _snapshot(run), epoch, 0
+        else:
+            bad_epochs += 1
+        run.scheduler.step(valid_loss)
+        if bad_epochs >= config.patience:
+            break
+    _restore(run, best_snap)
+    test_pred, test_z = evaluate(run, tensors["test"])
+    test_labels = tensors["test"].labels.cpu().numpy()
+    test = msa_metrics(test_pred, test_labels)
+    if out_dir is not None:
+        _save(run, best_snap, best_epoch, Path(out_dir), test_pred, test_z, test_labels, data.test.ids)
+    return TrainResult(
+        best_epoch=best_epoch,
+        valid=history[best_epoch - 1].valid,
+        test=test,
+        params=count_parameters(run),
+        seconds=time.perf_counter() - started,
+        history=history,
+        stopped_early=len(history) < config.max_epochs,
+    )
