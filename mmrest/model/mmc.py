@@ -5,11 +5,14 @@ synchronisation on an accelerator, because the loss runs on every training step 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 N_BINS = 7
+
 
 def label_bins(labels: Tensor) -> Tensor:
     """The seven sentiment bins of spec 2.1 as a long tensor; beyond +-3 counts as the end bins.
@@ -76,11 +79,21 @@ def mmc_loss(
     return _MMCLoss.apply(features, M0, dM, batch, (v1, v2, xi, beta))
 
 
+@dataclass
 class _Batch:
     """What the loss needs from labels, assignment and centers: constants, no gradient."""
 
-    def __init__(self, **fields):
-        self.__dict__.update(fields)
+    c: Tensor  # (K, d) centers
+    assignment: Tensor  # (N,)
+    bins: Tensor  # (N,) label bins
+    member: Tensor  # (N, K) one-hot cluster membership
+    sizes: Tensor  # (K,) rows per cluster
+    margin: Tensor  # (N, K): alpha ||c_i - c_j||^2 for a row of cluster i
+    others: Tensor  # (N, K): 1 where cluster j is present and j != the row's cluster
+    groups: Tensor  # (N, 8K) one-hot: per cluster, 7 bin groups and the whole cluster
+    group_sizes: Tensor  # (K, 8)
+    group_sign: Tensor  # (8,): sum_S - sum_D = 2 sum_S - sum_all
+    laplacian: Tensor | None = None  # (N, N), only when pairs are drawn
 
 
 def _batch_constants(features, labels, assignment, centers, alpha) -> _Batch:
@@ -88,12 +101,11 @@ def _batch_constants(features, labels, assignment, centers, alpha) -> _Batch:
     n_clusters = c.shape[0]
     member = _one_hot(assignment, n_clusters, c.dtype)  # (N, K)
     sizes = member.sum(0)
-    gaps = (c.unsqueeze(0) - c.unsqueeze(1)).pow(2).sum(2)  # (K, K): ||c_i - c_j||^2
+    gaps = torch.cdist(c, c).square()  # (K, K): ||c_i - c_j||^2
     bins = label_bins(labels)
     # Each cluster gets 8 groups of rows: one per label bin, and one for the whole cluster.
     bin_or_all = torch.cat([_one_hot(bins, N_BINS, c.dtype), torch.ones_like(member[:, :1])], 1)
     groups = (member.unsqueeze(2) * bin_or_all.unsqueeze(1)).view(-1, 8 * n_clusters)  # (N, 8K)
-    # sum_S - sum_D = 2 sum_S - sum_all: weight 2 on each bin group, -1 on the whole cluster.
     group_sign = torch.full((8,), 2.0, dtype=c.dtype, device=c.device)
     group_sign[N_BINS] = -1.0
     return _Batch(
@@ -102,12 +114,11 @@ def _batch_constants(features, labels, assignment, centers, alpha) -> _Batch:
         bins=bins,
         member=member,
         sizes=sizes,
-        margin=alpha * (member @ gaps),  # (N, K): alpha ||c_i - c_j||^2 for x in cluster i
-        others=(sizes > 0).to(c.dtype) - member,  # (N, K): j present and j != i
+        margin=alpha * (member @ gaps),
+        others=(sizes > 0).to(c.dtype) - member,
         groups=groups,
         group_sizes=groups.sum(0).view(n_clusters, 8),
         group_sign=group_sign,
-        laplacian=None,  # set when pairs are drawn
     )
 
 
@@ -140,13 +151,15 @@ class _MMCLoss(torch.autograd.Function):
         else:
             signed, within_saved = _signed_sums_drawn(features, batch, proj)
         within_arg = signed + xi
-        within = (within_arg.clamp_min(0) * (batch.sizes >= 2)).sum()
+        has_pairs = (batch.sizes >= 2).to(features.dtype)
+        within = (within_arg.clamp_min(0) * has_pairs).sum()
 
         ctx.batch, ctx.hyper, ctx.n_rows = batch, hyper, n_rows
-        ctx.between_active = (hinge > 0).to(features.dtype) * batch.others  # (N, K)
-        ctx.within_active = ((within_arg > 0) & (batch.sizes >= 2)).to(features.dtype)  # (K,)
+        ctx.between_active = torch.where(hinge > 0, batch.others, 0)  # (N, K)
+        ctx.within_active = torch.where(within_arg > 0, has_pairs, 0)  # (K,)
         ctx.save_for_backward(M0, diff, proj, sym, *within_saved)
-        return torch.add(within, between, alpha=v1).add_(torch.dot(M0.reshape(-1), M0.reshape(-1)), alpha=v2) / n_rows
+        flat_m0 = M0.reshape(-1)
+        return torch.add(within, between, alpha=v1).add_(torch.dot(flat_m0, flat_m0), alpha=v2) / n_rows
 
     @staticmethod
     @once_differentiable
@@ -154,22 +167,15 @@ class _MMCLoss(torch.autograd.Function):
         M0, diff, proj, sym, *within_saved = ctx.saved_tensors
         batch, (v1, v2, _, _) = ctx.batch, ctx.hyper
         scale = grad_loss / ctx.n_rows
+        within_backward = _all_pairs_backward if batch.laplacian is None else _drawn_backward
+        grad_own, grad_x, grad_sym, rhs = within_backward(scale * ctx.within_active, batch, sym, *within_saved)
         # Gradient with respect to dist (N, K): the between hinges directly, and through own.
         between = v1 * scale * ctx.between_active
-        grad_own = between.sum(1)
-        grad_dist = -between
-        within = scale * ctx.within_active  # (K,): gradient with respect to signed
-        if batch.laplacian is None:
-            grad_own_w, grad_x, grad_sym = _all_pairs_backward(within, batch, sym, *within_saved)
-            grad_own = grad_own + grad_own_w
-        grad_dist = grad_dist + grad_own.unsqueeze(1) * batch.member
+        grad_dist = (grad_own + between.sum(1)).unsqueeze(1) * batch.member - between
         # dist[n, j] = diff^T S_j diff: d/dx = 2 S_j diff = 2 proj, d/dS_j = diff diff^T.
         weight = grad_dist.T.unsqueeze(2)  # (K, N, 1)
-        rhs = weight * diff
-        if batch.laplacian is not None:
-            grad_x, rhs_drawn = _drawn_backward(within, batch, sym, *within_saved)
-            rhs, grad_sym = rhs + rhs_drawn, 0
         grad_x = grad_x + (2 * weight * proj).sum(0)
+        rhs = weight * diff if rhs is None else torch.addcmul(rhs, weight, diff)
         grad_sym = grad_sym + torch.bmm(diff.transpose(1, 2), rhs)
         grad_dM = 0.5 * (grad_sym + grad_sym.mT)
         grad_M0 = grad_dM.sum(0) + 2 * v2 * scale * M0
@@ -199,14 +205,15 @@ def _signed_sums_all_pairs(features, batch, sym, own):
 
 
 def _all_pairs_backward(grad_signed, batch, sym, offsets, offsets_sym):
-    """Gradients of sum_i grad_signed_i * signed_i with respect to own, x and S."""
+    """For sum_i grad_signed_i * signed_i: the gradients with respect to own, x and S, and no
+    extra right-hand side for the S gradient (see _drawn_backward)."""
     n_clusters = grad_signed.shape[0]
     per_group = torch.outer(grad_signed, batch.group_sign)  # (K, 8): d(loss)/d(pair sum of group g)
     grad_own = batch.groups @ (per_group * batch.group_sizes).view(-1)
     # d(s^T S s)/ds = 2 S s; each row's offset x_a - c_i enters s of its two groups.
     grad_x = -2 * batch.groups @ (per_group.unsqueeze(2) * offsets_sym).view(8 * n_clusters, -1)
     grad_sym = -torch.bmm(offsets.transpose(1, 2), per_group.unsqueeze(2) * offsets)
-    return grad_own, grad_x, grad_sym
+    return grad_own, grad_x, grad_sym, None
 
 
 def _signed_sums_drawn(features, batch, proj):
@@ -219,13 +226,14 @@ def _signed_sums_drawn(features, batch, proj):
 
 
 def _drawn_backward(grad_signed, batch, sym, lap_x):
-    """Gradient of sum_i grad_signed_i * signed_i with respect to x, and the term it adds to the
-    right-hand side of the S gradient (diff^T @ rhs)."""
+    """For sum_i grad_signed_i * signed_i: no gradient through own, the gradient with respect to
+    x, none directly for S, and the right-hand side it adds to the S gradient diff^T @ rhs
+    (d signed_i / d S_i = sum_{a in i} (x_a - c_i) (L X)_a^T)."""
     weight = grad_signed.unsqueeze(1) * batch.member.T  # (K, N): only a row's own cluster
     # d/dx_a of sum over pairs in i of w_ab d_i = 2 S_i (L X)_a for a in cluster i.
     lap_sym = torch.bmm(lap_x.expand(weight.shape[0], -1, -1), sym)
     grad_x = 2 * (weight.unsqueeze(2) * lap_sym).sum(0)
-    return grad_x, weight.unsqueeze(2) * lap_x
+    return 0, grad_x, 0, weight.unsqueeze(2) * lap_x
 
 
 def _cap_may_bind(assignment: Tensor, max_pairs: int) -> bool:
@@ -277,9 +285,11 @@ def _pair_weights_without_sync(bins, assignment, max_pairs, generator) -> Tensor
 def _pair_weights_reading_counts(bins, assignment, max_pairs, generator) -> Tensor:
     """pair_weights for the CPU, where reading values is free: group sizes come from the
     (cluster, bin) histogram, and only the pairs of groups over the cap are drawn from."""
-    same_cluster = assignment.unsqueeze(0) == assignment.unsqueeze(1)
+    rows = torch.arange(assignment.shape[0])
+    # torch.triu would do, but its CPU kernel starts an OpenMP team even for tiny matrices,
+    # which stalls for milliseconds whenever another process holds a core.
+    candidate = (assignment.unsqueeze(0) == assignment.unsqueeze(1)) & (rows.unsqueeze(1) < rows)
     similar = bins.unsqueeze(0) == bins.unsqueeze(1)
-    candidate = torch.triu(same_cluster, 1)
     one = torch.ones((), dtype=torch.int8)
     upper = torch.where(candidate, torch.where(similar, one, -one), 0 * one)
     n_clusters = int(assignment.max()) + 1

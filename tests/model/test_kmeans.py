@@ -81,8 +81,9 @@ def test_warm_start_from_sklearn_centers_keeps_sklearn_partition():
 def test_empty_cluster_keeps_its_center_and_identity():
     x, truth, true_centers = make_blobs(192, 64, centers=6, cluster_std=1.0, random_state=7, return_centers=True)
     x = torch.from_numpy(x.astype(np.float32))
+    true_centers = torch.from_numpy(true_centers.astype(np.float32))
     far = torch.full((1, 64), 1e3)
-    init = torch.cat([torch.from_numpy(true_centers.astype(np.float32))[:3], far, torch.from_numpy(true_centers.astype(np.float32))[3:]])
+    init = torch.cat([true_centers[:3], far, true_centers[3:]])
     result = kmeans(x, 7, init=init)
     assert torch.equal(result.centers[3], far[0])
     assert not (result.assignment == 3).any()
@@ -113,7 +114,11 @@ def test_gradients_are_stopped():
 
 @pytest.mark.parametrize(
     "kwargs,message",
-    [(dict(k=0), "k must be"), (dict(k=3, n_init=0), "n_init"), (dict(k=3, init=torch.zeros(2, 4)), "init must have shape")],
+    [
+        (dict(k=0), "k must be"),
+        (dict(k=3, n_init=0), "n_init"),
+        (dict(k=3, init=torch.zeros(2, 4)), "init must have shape"),
+    ],
 )
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -4,7 +4,14 @@ import pytest
 import torch
 
 import mmrest
-from mmrest.model.mmc import _cap_may_bind, _pair_weights_reading_counts, _pair_weights_without_sync, label_bins, mmc_loss, pair_weights
+from mmrest.model.mmc import (
+    _cap_may_bind,
+    _pair_weights_reading_counts,
+    _pair_weights_without_sync,
+    label_bins,
+    mmc_loss,
+    pair_weights,
+)
 
 HYPER = dict(v1=0.8, v2=1.0, xi=3.0, alpha=1.0)
 
@@ -133,8 +140,8 @@ def test_matches_loop_oracle(seed, n_rows, n_clusters, n_empty, xi, alpha):
     expected, _ = oracle_loss(x, labels, assignment, centers, M0, dM, **hyper)
     assert ours.item() == pytest.approx(expected, rel=1e-5)
     # float32 inputs, as in training, stay close to the float64 oracle.
-    ours32 = mmc_loss(*(t.float() if t.is_floating_point() else t for t in (x, labels, assignment, centers, M0, dM)),
-                      **hyper, max_pairs=n_rows * n_rows)
+    as_float32 = (t.float() if t.is_floating_point() else t for t in (x, labels, assignment, centers, M0, dM))
+    ours32 = mmc_loss(*as_float32, **hyper, max_pairs=n_rows * n_rows)
     assert ours32.item() == pytest.approx(expected, rel=1e-4)
 
 
@@ -183,7 +190,8 @@ def test_lazy_reexport():
 @pytest.mark.parametrize("max_pairs", [100, 4])  # every pair (group sums), or a binding cap (drawn pairs)
 def test_gradcheck_away_from_kinks(max_pairs):
     x, labels, assignment, centers, M0, dM = random_case(5, 10, 3, 3)
-    dM = dM + 0.1 * torch.randn(3, 3, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)  # not symmetric
+    # dM not symmetric: the loss must use its symmetric part
+    dM = dM + 0.1 * torch.randn(3, 3, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     hyper = dict(v1=0.8, v2=1.0, xi=3.0, alpha=0.5)
     bins = label_bins(labels)
     drawn = pair_weights(bins, assignment, max_pairs=max_pairs, seed=0)
