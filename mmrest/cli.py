@@ -11,7 +11,7 @@ import sys
 
 from mmrest.errors import InputError
 
-COMMAND_MODULES = ("data", "train")
+COMMAND_MODULES = ("data", "train", "report", "study", "analyze")
 
 
 def build_parser() -> argparse.ArgumentParser:
