@@ -21,16 +21,3 @@ def parse_assignments(items: list[str] | None, *, flag: str = "--set") -> dict[s
             raise InputError(f"{flag} {item!r}: the value is not valid YAML ({err.problem})") from None
     return out
 
-
-def nest(flat: dict[str, Any]) -> dict[str, Any]:
-    """{'train.max_epochs': 2} -> {'train': {'max_epochs': 2}}."""
-    out: dict[str, Any] = {}
-    for dotted, value in flat.items():
-        node = out
-        *parents, last = dotted.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise InputError(f"--set {dotted}: '{part}' is set both as a value and as a section")
-        node[last] = value
-    return out

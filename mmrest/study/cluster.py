@@ -18,6 +18,7 @@ from pathlib import Path
 import ray
 
 from mmrest.errors import InputError
+from mmrest.study.folder import process_alive
 
 
 def check_address(address: str | None, *, where: str, timeout_s: float = 5.0) -> None:
@@ -57,10 +58,10 @@ def reap_orphans(session_dir: str, *, grace_s: float = 5.0) -> list[int]:
     for pid in pids:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_exists(pid) for pid in pids):
+    while time.monotonic() < deadline and any(process_alive(pid) for pid in pids):
         time.sleep(0.2)
     for pid in pids:
-        if _exists(pid):
+        if process_alive(pid):
             _signal(pid, signal.SIGKILL)
     return pids
 
@@ -81,19 +82,6 @@ def session_processes(session_dir: str) -> list[int]:
             continue  # not ours to read, or gone meanwhile
     return found
 
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie has exited; only its parent's wait is missing.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -91,17 +91,22 @@ class StudyFolder:
         pid = driver.get("pid")
         if pid is None or pid == os.getpid() or driver.get("host") != socket.gethostname():
             return None
-        return pid if _alive(pid) else None
+        return pid if process_alive(pid) else None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (a zombie does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    # A zombie has exited; only its parent's wait is missing.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def _write_json(path: Path, data: dict) -> None:
