@@ -84,7 +84,8 @@ def _configuration(trials: pd.DataFrame, facts: dict, options: AnalyzeOptions) -
 
     rule = options.rule or DEFAULT_RULE
     choices = compute_report(trials, facts, rule=rule).choices
-    return normal_config(choices.config), f"the report's choice, rule {rule}"
+    partial = "" if facts["finished_all"] else " (on a partial study: not every planned trial has run)"
+    return normal_config(choices.config), f"the report's choice, rule {rule}{partial}"
 
 
 def _todo(trials: pd.DataFrame, planned: list[PlannedTrial]) -> list[PlannedTrial]:

@@ -133,7 +133,7 @@ def nearest_center(
         raise ValueError("no active cluster: the model has no cluster state")
     local = _local_metrics(M0, dM, beta)
     diff = np.asarray(x, np.float64)[:, None, :] - np.asarray(centers, np.float64)[None]
-    dist = np.einsum("nkd,kde,nke->nk", diff, local, diff)
+    dist = np.einsum("nkd,kde,nke->nk", diff, local, diff, optimize=True)
     dist[:, ~active] = np.inf
     return np.argmin(dist, axis=1)
 
@@ -175,7 +175,7 @@ def _sym(m: np.ndarray) -> np.ndarray:
 
 
 def _quad(v: np.ndarray, m: np.ndarray) -> np.ndarray:
-    return np.einsum("nd,de,ne->n", v, m, v)
+    return np.einsum("nd,de,ne->n", v, m, v, optimize=True)
 
 
 def variance_table(per_variant: dict[str, list[tuple[SettingVariance, ...]]]) -> tuple[VarianceRow, ...]:

@@ -48,7 +48,7 @@ def _ablation(a: Analysis, chosen: dict[str, float], figure_div: FigureDiv) -> s
     for row in a.ablation:
         cells = "".join(f"<td>{_ablation_cell(row.cell(m))}</td>" for m in METRIC_NAMES)
         rows += f"<tr><th>{escape(labels[row.variant])}</th><td>{row.seeds}</td>{cells}</tr>"
-    html += f'<table id="ablation-table">{header}{rows}</table>'
+    html += _scrolling(f'<table id="ablation-table">{header}{rows}</table>')
     html += ("<p class=\"note\">Δ: the variant's mean minus the full model's; <b>bold</b>: beyond the seed "
              "noise; ↑/↓: the variant is better/worse than the full model on that metric. In the figure a "
              "★ marks a difference beyond the noise.</p>")
@@ -98,7 +98,7 @@ def _variance(a: Analysis, figure_div: FigureDiv) -> str:
             rows += (f"<tr>{head}<td>{r.total.n}</td><td><b>{triple}</b></td><td>{_mean_std(r.total)}</td>"
                      f"<td>{_mean_std(r.between)}</td><td>{_mean_std(r.within)}</td>"
                      f"<td>{_num(r.groups.mean, 3)}</td><td>{escape(r.reason)}</td></tr>")
-    html += f'<table id="variance-table">{header}{rows}</table>'
+    html += _scrolling(f'<table id="variance-table">{header}{rows}</table>')
     return html + figure_div(variance_figure(a), "variance-plot")
 
 
@@ -123,6 +123,11 @@ def _cases(a: Analysis) -> str:
             rows += (f"<tr>{lead}<td>{escape(labels[p.variant])}</td><td>{p.prediction.mean:.4f}{spread}</td>"
                      f"<td>{case.label:.4f}</td><td>{p.error:.4f}</td></tr>")
     return html + f'<table id="case-table">{header}{rows}</table>'
+
+
+def _scrolling(table: str) -> str:
+    # Nine metric columns are wider than the page on a laptop screen: scroll, never clip.
+    return f'<div style="overflow-x: auto">{table}</div>'
 
 
 def _mismatch(config: dict[str, float], chosen: dict[str, float]) -> str:

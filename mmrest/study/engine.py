@@ -30,7 +30,7 @@ from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import PlannedTrial
 from mmrest.study.progress import Progress
 from mmrest.study.recorder import StageRecorder, StudySearcher, stage_distributions
-from mmrest.study.spec import StudySpec
+from mmrest.study.spec import StageSpec, StudySpec
 from mmrest.study.state import StageState, best_trial, stage_states
 from mmrest.study.storage import (
     is_url,
@@ -38,6 +38,7 @@ from mmrest.study.storage import (
     release_dead_writer_lock,
     stage_study,
     stage_study_name,
+    stage_trials,
     storage_url,
 )
 from mmrest.study.trial import LOG_NAME, run_trial
@@ -133,6 +134,53 @@ def _drive(spec: StudySpec, folder: StudyFolder, storage: BaseStorage, data: MSA
     folder.update_run(finished=_now())
     print(f"study {spec.name!r}: {_summary(states)}. Folder: {folder.root}", file=out)
     return 0
+
+
+def run_stage(spec: StudySpec, folder: StudyFolder, name: str, design: str, planned: list[PlannedTrial],
+              options: RunOptions, out: TextIO) -> int:
+    """Run an explicit list of planned trials as an extra stage `name` of an existing study (the
+    `analysis` stage of `mmrest-study analyze`): the same Ray Tune engine, recorder and storage as
+    `run_study`; trials of the stage that already finished are kept. The stage is no entry of the
+    spec, so `results` finds it by its Optuna study. Returns 0 once every planned trial finished."""
+    # Not a tuning stage of the spec: no grid to validate, only a name and a design to record.
+    stage = StageSpec.model_construct(name=name, design=design)
+    storage = open_storage(storage_url(spec, folder), where=f"{folder.spec_file}: storage")
+    data = load_study_dataset(spec.dataset, folder.data_dir)
+    _clean_up_after_a_killed_driver(spec, folder)
+    _quiet_libraries()
+    folder.claim()
+    _adopt_unfinished(spec, storage, [StageState(stage, planned, stage_trials(storage, spec, stage))])
+    state = StageState(stage, planned, stage_trials(storage, spec, stage))
+    study = stage_study(storage, spec, stage)
+    study.set_user_attr("planned", len(planned))
+    progress = Progress(out, spec.objective.metric, spec.objective.mode, spec.max_concurrent)
+    make_config = partial(trial_config, spec, folder, options.device or ("cuda" if spec.resources.gpu > 0 else "cpu"))
+    progress.begin_stage(name, len(planned), state.count(TrialState.COMPLETE), state.count(TrialState.FAIL), None)
+    recorder = StageRecorder(
+        study, storage, state.todo, distributions=stage_distributions(spec, stage, planned), make_config=make_config,
+        objective=spec.objective.metric, stale={k: t.number for k, t in state.stale.items()}, points={},
+    )
+    session = cluster.start_ray(options.ray_address or spec.ray.address)
+    folder.claim(ray_session=session)
+    try:
+        _fit(spec, folder, data, StudySearcher(_Once(recorder), make_config, progress))
+    finally:
+        cluster.stop_ray()
+        folder.release()
+    state = StageState(stage, planned, stage_trials(storage, spec, stage))
+    print(f"stage {name!r} of study {spec.name!r}: {_summary([state])}", file=out)
+    return 0 if state.is_finished else 1
+
+
+@dataclass
+class _Once:
+    """Gives one stage's recorder, then no more."""
+
+    recorder: StageRecorder | None
+
+    def __call__(self) -> StageRecorder | None:
+        recorder, self.recorder = self.recorder, None
+        return recorder
 
 
 def trial_config(spec: StudySpec, folder: StudyFolder, device: str, planned: PlannedTrial) -> dict:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.metrics import METRIC_NAMES
 from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import base_point
+from mmrest.study.spec import StudySpec
 from mmrest.study.state import stage_states
-from mmrest.study.storage import open_storage, storage_url
+from mmrest.study.storage import open_storage, stage_study_name, storage_url
 
 METRIC_COLUMNS = [f"{split}_{m}" for split in ("valid", "test") for m in METRIC_NAMES]
 COLUMNS = ["stage", "number", "key", "state", "design", "varied", "seed", *STUDY_HYPERPARAMETERS, "value",
@@ -27,6 +30,7 @@ def load_trials(study_dir: str | Path) -> pd.DataFrame:
     storage = open_storage(storage_url(spec, folder), where=f"{folder.spec_file}: storage")
     rows = [_row(state.stage.name, state.stage.design, t)
             for state in stage_states(spec, storage) for t in sorted(state.trials, key=lambda t: t.number)]
+    rows += [_row(extra.name, extra.design, t) for extra in extra_stages(spec, storage) for t in extra.trials]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.astype({"number": int, "seed": int, "best_epoch": int, "params": int})
 
@@ -40,6 +44,12 @@ def study_facts(study_dir: str | Path) -> dict:
     stages = [{"name": s.stage.name, "design": s.stage.design, "params": _stage_values(s.stage.design, s.trials)}
               for s in states]
     planned = sum(len(s.planned) for s in states if s.planned is not None)
+    # Stages added after the run (the analysis stage) count in the trials, not in `finished_all`.
+    extras = extra_stages(spec, storage)
+    stages += [{"name": e.name, "design": e.design, "params": {}} for e in extras]
+    planned += sum(e.planned for e in extras)
+    done = sum(s.count(TrialState.COMPLETE) for s in states) + sum(e.count(TrialState.COMPLETE) for e in extras)
+    failed = sum(s.count(TrialState.FAIL) for s in states) + sum(e.count(TrialState.FAIL) for e in extras)
     return {
         "name": spec.name,
         "spec": spec.resolved(),
@@ -52,11 +62,41 @@ def study_facts(study_dir: str | Path) -> dict:
         "finished": run.get("finished"),
         "finished_all": all(s.is_finished for s in states),
         "planned": planned,
-        "done": sum(s.count(TrialState.COMPLETE) for s in states),
-        "failed": sum(s.count(TrialState.FAIL) for s in states),
+        "done": done,
+        "failed": failed,
         "machine": run.get("machine", {}),
         "versions": run.get("versions", {}),
     }
+
+
+@dataclass(frozen=True)
+class ExtraStage:
+    """A stage outside the spec, added by `engine.run_stage` (the analysis stage)."""
+
+    name: str
+    design: str
+    planned: int
+    trials: list[FrozenTrial]
+
+    def count(self, state: TrialState) -> int:
+        return sum(t.state == state for t in self.trials)
+
+
+def extra_stages(spec: StudySpec, storage: BaseStorage) -> list[ExtraStage]:
+    """The study's Optuna studies `<name>.<stage>` whose stage the spec does not list, by name."""
+    known = {stage_study_name(spec, stage) for stage in spec.stages}
+    prefix = stage_study_name(spec, "")
+    extras = []
+    for study in sorted(storage.get_all_studies(), key=lambda s: s.study_name):
+        if not study.study_name.startswith(prefix) or study.study_name in known:
+            continue
+        study_id = storage.get_study_id_from_name(study.study_name)
+        trials = sorted(storage.get_all_trials(study_id, deepcopy=False), key=lambda t: t.number)
+        extras.append(ExtraStage(
+            name=study.study_name.removeprefix(prefix), design=str(study.user_attrs.get("design", "")),
+            planned=int(study.user_attrs.get("planned", len(trials))), trials=trials,
+        ))
+    return extras
 
 
 def _stage_values(design: str, trials: list[FrozenTrial]) -> dict[str, list]:
