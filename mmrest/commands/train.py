@@ -1,7 +1,6 @@
 """`mmrest-study train`: one training run, with its configuration, metrics and checkpoint saved."""
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys

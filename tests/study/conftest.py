@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from study_helpers import free_port, tiny_spec, write_spec
+from study_helpers import HEAD_ENV, free_port, run_on_head, tiny_spec, write_spec
 
-from mmrest.cli import main
 from mmrest.study.cluster import reap_orphans
 
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -28,8 +27,8 @@ def ray_head():
     port = free_port()
     # A short temp dir: Ray's socket paths must stay under the 107-byte limit.
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
-    # Token authentication off for this private head, so a driver joins it without a token.
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    # Token authentication off for this private head; drivers join it through run_on_head.
+    env = {**os.environ, **HEAD_ENV}
     head = subprocess.Popen(
         [RAY, "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=2",
          "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}"],
@@ -82,6 +81,6 @@ def finished_study(tmp_path_factory, ray_head) -> Path:
     """The tiny two-stage study, run once through the CLI on the shared Ray head."""
     root = tmp_path_factory.mktemp("e2e")
     spec = write_spec(root / "e2e.yaml", tiny_spec("e2e", stages=E2E_STAGES))
-    code = main(["run", str(spec), "--studies-dir", str(root / "studies"), "--ray-address", ray_head])
-    assert code == 0
+    run = run_on_head("run", str(spec), "--studies-dir", str(root / "studies"), "--ray-address", ray_head)
+    assert run.returncode == 0, run.stdout + run.stderr
     return root / "studies" / "e2e"

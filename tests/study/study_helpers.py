@@ -1,7 +1,10 @@
 """Helpers shared by the study tests (imported by name: the test folders have no packages)."""
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -35,3 +38,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# The test Ray head runs without token authentication. Ray fixes a process's auth mode the first
+# time it is used (a local ray.init in another test switches the pytest process to tokens), so
+# only fresh processes with this environment join the head.
+HEAD_ENV = {"RAY_AUTH_MODE": "disabled"}
+
+
+def run_on_head(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    """`mmrest-study ARGS` in a fresh process that can join the test Ray head."""
+    env = {**os.environ, **HEAD_ENV}
+    return subprocess.run([sys.executable, "-m", "mmrest.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=600, **kwargs)

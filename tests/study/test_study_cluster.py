@@ -16,7 +16,7 @@ from collections import defaultdict
 import optuna
 import pytest
 from optuna.trial import TrialState
-from study_helpers import free_port, tiny_spec, write_spec
+from study_helpers import free_port, run_on_head, tiny_spec, write_spec
 
 from mmrest.study.results import load_trials
 
@@ -63,11 +63,8 @@ def postgres_url():
 def test_postgres_storage_and_an_external_ray_cluster(tmp_path, postgres_url, ray_head):
     spec = write_spec(tmp_path / "cluster.yaml", tiny_spec("cluster", stages=STAGES))
     studies = tmp_path / "studies"
-    run = subprocess.run(
-        [sys.executable, "-m", "mmrest.cli", "run", str(spec), "--studies-dir", str(studies),
-         "--set", f"storage={postgres_url}", "--ray-address", ray_head],
-        capture_output=True, text=True, timeout=600,
-    )
+    run = run_on_head("run", str(spec), "--studies-dir", str(studies),
+                      "--set", f"storage={postgres_url}", "--ray-address", ray_head)
     assert run.returncode == 0, run.stdout + run.stderr
 
     storage = optuna.storages.RDBStorage(postgres_url)
@@ -75,7 +72,7 @@ def test_postgres_storage_and_an_external_ray_cluster(tmp_path, postgres_url, ra
     coarse = optuna.load_study(study_name="cluster.coarse", storage=storage).trials
     search = optuna.load_study(study_name="cluster.search", storage=storage).trials
     assert len(coarse) == 6 and len(search) == 6  # 3 points x 2 seeds each
-    assert all(t.state == TrialState.COMPLETE for t in coarse + search)
+    assert all(t.state == TrialState.COMPLETE for t in coarse + search), [t.user_attrs.get('error') for t in coarse + search]
 
     points = defaultdict(list)
     for t in search:
@@ -95,10 +92,8 @@ def test_postgres_storage_and_an_external_ray_cluster(tmp_path, postgres_url, ra
     assert len(load_trials(studies / "cluster")) == 12
 
     # The same name into the same database from another studies folder: refused, nothing run.
-    again = subprocess.run(
-        [sys.executable, "-m", "mmrest.cli", "run", str(spec), "--studies-dir", str(tmp_path / "other"),
-         "--set", f"storage={postgres_url}", "--ray-address", ray_head],
-        capture_output=True, text=True, timeout=120,
-    )
+    again = run_on_head("run", str(spec), "--studies-dir", str(tmp_path / "other"),
+                        "--set", f"storage={postgres_url}", "--ray-address", ray_head)
     assert again.returncode == 2 and "the storage already holds cluster.coarse, cluster.search" in again.stderr
     assert not (tmp_path / "other").exists()
+

@@ -17,9 +17,8 @@ import optuna
 import pytest
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
-from study_helpers import tiny_spec, write_spec
+from study_helpers import run_on_head, tiny_spec, write_spec
 
-from mmrest.cli import main
 from mmrest.study.cluster import reap_orphans, session_processes
 from mmrest.study.folder import StudyFolder
 from mmrest.study.recorder import stage_distributions
@@ -127,8 +126,9 @@ def test_resume_adopts_half_made_trials(tmp_path, ray_head):
     waiting = state.planned[3]
     study.enqueue_trial(waiting.point, user_attrs={"key": waiting.key})  # WAITING
 
-    assert main(["run", str(spec_file), "--studies-dir", str(tmp_path / "studies"), "--resume",
-                 "--ray-address", ray_head]) == 0
+    run = run_on_head("run", str(spec_file), "--studies-dir", str(tmp_path / "studies"), "--resume",
+                      "--ray-address", ray_head)
+    assert run.returncode == 0, run.stdout + run.stderr
 
     trials = stage_states(spec, storage)[0].trials
     assert len(trials) == len(state.planned) + 1

@@ -1,11 +1,8 @@
-import json
-import math
 
 import numpy as np
 import pytest
 import torch
 
-from mmrest.cli import main
 from mmrest.config import make_config
 from mmrest.metrics import METRIC_NAMES
 from mmrest.training import TrainingDiverged, train
@@ -77,7 +74,7 @@ def test_parameter_count_covers_only_what_is_used(tiny):
     result = train(make_config("mosi", {**FAST, "max_epochs": 1}), tiny)
     cfg = make_config("mosi")
     # text 16 -> 64 metric and -> 50 fusion layers; the rest is fixed by spec section 1
-    from mmrest.model.network import MetricState, MMRestNet
+    from mmrest.model.network import MMRestNet
 
     net = MMRestNet(cfg, text_dim=16, audio_dim=5, vision_dim=20)
     expected = sum(p.numel() for p in net.parameters()) + 64 * 64 * 8
