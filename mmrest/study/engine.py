@@ -117,15 +117,9 @@ def _drive(spec: StudySpec, folder: StudyFolder, storage: BaseStorage, data: MSA
     print(f"study {spec.name!r} in {folder.root}; storage {storage_url(spec, folder)}; "
           f"watch it with: mmrest-study dashboard {folder.root}", file=out, flush=True)
     progress = Progress(out, spec.objective.metric, spec.objective.mode, spec.max_concurrent)
-    make_config = partial(trial_config, spec, folder, options.device or ("cuda" if spec.resources.gpu > 0 else "cpu"))
+    make_config = _config_maker(spec, folder, options)
     searcher = StudySearcher(_Stages(spec, storage, make_config, progress), make_config, progress)
-    session = cluster.start_ray(options.ray_address or spec.ray.address)
-    folder.claim(ray_session=session)
-    try:
-        _fit(spec, folder, data, searcher)
-    finally:
-        cluster.stop_ray()
-        folder.release()
+    _fit_on_ray(spec, folder, data, searcher, options)
     states = stage_states(spec, storage)
     if not all(s.is_finished for s in states):
         print(f"study {spec.name!r} stopped before all its trials ran ({_summary(states)}); "
@@ -154,22 +148,33 @@ def run_stage(spec: StudySpec, folder: StudyFolder, name: str, design: str, plan
     study = stage_study(storage, spec, stage)
     study.set_user_attr("planned", len(planned))
     progress = Progress(out, spec.objective.metric, spec.objective.mode, spec.max_concurrent)
-    make_config = partial(trial_config, spec, folder, options.device or ("cuda" if spec.resources.gpu > 0 else "cpu"))
+    make_config = _config_maker(spec, folder, options)
     progress.begin_stage(name, len(planned), state.count(TrialState.COMPLETE), state.count(TrialState.FAIL), None)
     recorder = StageRecorder(
         study, storage, state.todo, distributions=stage_distributions(spec, stage, planned), make_config=make_config,
         objective=spec.objective.metric, stale={k: t.number for k, t in state.stale.items()}, points={},
     )
-    session = cluster.start_ray(options.ray_address or spec.ray.address)
-    folder.claim(ray_session=session)
-    try:
-        _fit(spec, folder, data, StudySearcher(_Once(recorder), make_config, progress))
-    finally:
-        cluster.stop_ray()
-        folder.release()
+    _fit_on_ray(spec, folder, data, StudySearcher(_Once(recorder), make_config, progress), options)
     state = StageState(stage, planned, stage_trials(storage, spec, stage))
     print(f"stage {name!r} of study {spec.name!r}: {_summary([state])}", file=out)
     return 0 if state.is_finished else 1
+
+
+def _config_maker(spec: StudySpec, folder: StudyFolder, options: RunOptions):
+    device = options.device or ("cuda" if spec.resources.gpu > 0 else "cpu")
+    return partial(trial_config, spec, folder, device)
+
+
+def _fit_on_ray(spec: StudySpec, folder: StudyFolder, data: MSADataset, searcher: StudySearcher,
+                options: RunOptions) -> None:
+    """Start or join Ray, run the searcher's trials, and always let go of Ray and the folder."""
+    session = cluster.start_ray(options.ray_address or spec.ray.address)
+    folder.claim(ray_session=session)
+    try:
+        _fit(spec, folder, data, searcher)
+    finally:
+        cluster.stop_ray()
+        folder.release()
 
 
 @dataclass

@@ -3,7 +3,7 @@ exception or network request, and the ablation (9 panels) and variance (3 panels
 their bars."""
 import pytest
 from report_analysis import hand_analysis
-from report_browser import Chromium, chromium_binary, open_page
+from report_browser import open_page
 from report_tables import disagree_case
 
 from mmrest.report.build import build_report, compute_report
@@ -19,16 +19,6 @@ FIGURES = """['ablation-plot', 'variance-plot'].map(id => { const d = document.g
     panels: d.querySelectorAll('.cartesianlayer > .subplot').length,
     bars: [...d.querySelectorAll('.cartesianlayer > .subplot')].map(s => s.querySelectorAll('.barlayer .point path').length),
 }; })"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); the browser checks need it")
-    chromium = Chromium(binary)
-    yield chromium
-    chromium.close()
 
 
 def test_analysis_sections_load_clean_and_draw(browser, tmp_path):

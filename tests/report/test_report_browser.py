@@ -1,7 +1,7 @@
 """The report in a real headless Chromium: it loads with no console error, exception or network
 request, every figure and every panel is drawn, and the split buttons switch the traces."""
 import pytest
-from report_browser import Chromium, chromium_binary, open_page
+from report_browser import open_page
 from report_tables import facts, grid_rows, grid_stage, realistic_case, table, tpe_case, trial
 
 from mmrest.report.build import build_report
@@ -19,16 +19,6 @@ PANELS = """[...document.querySelectorAll('.js-plotly-plot')].map(d => ({
     points: [...d.querySelectorAll('.cartesianlayer > .subplot')].map(s => s.querySelectorAll('path.point').length),
     traces: d.querySelectorAll('.scatterlayer > .trace, .barlayer > .trace').length,
 }))"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); the browser checks need it")
-    chromium = Chromium(binary)
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture(scope="module")
