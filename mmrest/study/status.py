@@ -11,6 +11,7 @@ from optuna.trial import TrialState
 from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import format_value, plan_stage
 from mmrest.study.progress import format_seconds
+from mmrest.study.results import ExtraStage, extra_stages
 from mmrest.study.spec import StudySpec
 from mmrest.study.state import StageState, best_trial, stage_states
 from mmrest.study.storage import open_storage, storage_url
@@ -47,9 +48,12 @@ class StudyStatus:
 def study_status(folder: StudyFolder) -> StudyStatus:
     spec = folder.read_spec()
     url = storage_url(spec, folder)
-    states = stage_states(spec, open_storage(url, where=f"{folder.spec_file}: storage"))
+    storage = open_storage(url, where=f"{folder.spec_file}: storage")
+    states = stage_states(spec, storage)
     run = folder.read_run()
     stages = {s.stage.name: _counts(s) for s in states}
+    # Stages beyond the spec's (the `analysis` stage of `mmrest-study analyze`) count too.
+    stages.update({extra.name: _extra_counts(extra) for extra in extra_stages(spec, storage)})
     best = best_trial(states, spec.objective.mode)
     return StudyStatus(
         name=spec.name,
@@ -139,6 +143,11 @@ def _counts(state: StageState) -> StageCounts:
         running=state.count(TrialState.RUNNING),
         failed=state.count(TrialState.FAIL),
     )
+
+
+def _extra_counts(extra: ExtraStage) -> StageCounts:
+    return StageCounts(design=extra.design, planned=extra.planned, done=extra.count(TrialState.COMPLETE),
+                       running=extra.count(TrialState.RUNNING), failed=extra.count(TrialState.FAIL))
 
 
 def _state(folder: StudyFolder, states: list[StageState], run: dict) -> str:

@@ -20,7 +20,9 @@ from mmrest.cli import main
 from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS
 from mmrest.metrics import METRIC_NAMES, msa_metrics
 from mmrest.report.build import compute_report
+from mmrest.study.folder import StudyFolder
 from mmrest.study.results import load_trials, study_facts
+from mmrest.study.status import StageCounts, study_status
 
 # The browser harness lives with the report tests (test folders are not packages).
 sys.path.insert(0, str(Path(__file__).parents[1] / "report"))
@@ -74,6 +76,8 @@ def test_the_analysis_stage_is_recorded_like_any_stage(studied):
     facts = study_facts(studied)
     assert facts["stages"][-1] == {"name": "analysis", "design": "analysis", "params": {}}
     assert (facts["planned"], facts["done"], facts["failed"]) == (12, 12, 0)
+    status = study_status(StudyFolder(studied))
+    assert status.stages["analysis"] == StageCounts(design="analysis", planned=6, done=6, running=0, failed=0)
     # The report's tuning numbers leave the analysis stage out.
     assert compute_report(trials, facts).choices.items[0].candidates == 3
 
