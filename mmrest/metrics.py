@@ -8,7 +8,6 @@ samples) and "non-0" (samples labelled exactly 0 dropped, positive > 0).
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 METRIC_NAMES = (
     "mae", "corr", "acc7", "acc5", "acc3", "acc2_has0", "f1_has0", "acc2_non0", "f1_non0",
@@ -26,6 +25,9 @@ def _class_accuracy(pred: np.ndarray, label: np.ndarray, bound: float) -> float:
 def _binary(pred_pos: np.ndarray, label_pos: np.ndarray) -> tuple[float, float]:
     if label_pos.size == 0:
         return float("nan"), float("nan")
+    # Imported here: `import mmrest` (every CLI call) should not pay about a second for sklearn.
+    from sklearn.metrics import f1_score
+
     acc = 100.0 * float(np.mean(pred_pos == label_pos))
     f1 = 100.0 * float(f1_score(label_pos, pred_pos, average="weighted", zero_division=0))
     return acc, f1

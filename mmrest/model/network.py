@@ -15,8 +15,9 @@ from mmrest.config import TrainConfig
 
 @dataclass(frozen=True)
 class Inputs:
-    """One batch on the model's device. `text` is the pooled sentence vector (features backend)
-    or None; `text_bert` (B, 3, L) feeds the bert backend."""
+    """One batch. Features are on the model's device; the sequence lengths stay on the host, where
+    LSTM packing reads them. `text` is the pooled sentence vector (features backend) or None;
+    `text_bert` (B, 3, L) feeds the bert backend."""
 
     text: torch.Tensor | None
     text_bert: torch.Tensor | None
@@ -41,7 +42,8 @@ class SequenceEncoder(nn.Module):
         self.out = nn.Linear(hidden, hidden)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        # pack_padded_sequence wants lengths on the CPU; a zero-length sequence is not allowed.
+        # pack_padded_sequence wants lengths on the host (a no-op copy when they are there
+        # already); a zero-length sequence is not allowed.
         lengths = lengths.clamp(min=1).cpu()
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         _, (h_n, _) = self.lstm(packed)
@@ -134,14 +136,12 @@ class MetricState(nn.Module):
         # Which clusters had rows in the last MMC step; none before the first one.
         self.register_buffer("active", torch.zeros(k, dtype=torch.bool))
 
-    @property
-    def ready(self) -> bool:
-        return bool(self.active.any())
-
     def update(self, centers: torch.Tensor, assignment: torch.Tensor) -> None:
         self.centers.copy_(centers.detach())
-        counts = torch.bincount(assignment, minlength=self.centers.shape[0])
-        self.active.copy_(counts > 0)
+        # A one-hot test, not bincount: bincount's output size depends on the data, which costs
+        # a device-to-host copy on an accelerator every step.
+        clusters = torch.arange(self.centers.shape[0], device=assignment.device)
+        self.active.copy_((assignment.unsqueeze(1) == clusters).any(0))
 
 
 def pdlf_bias(z: torch.Tensor, state: MetricState, beta: float) -> torch.Tensor:

@@ -14,17 +14,24 @@ from mmrest.model.network import Inputs
 
 @dataclass(frozen=True)
 class SplitTensors:
+    """Features and labels on the training device; sequence lengths (and BERT's real token counts)
+    stay on the host, where packing and trimming read them, so cutting a batch costs no
+    device-to-host copy."""
+
     inputs: Inputs
     labels: torch.Tensor
+    text_lengths: torch.Tensor | None = None  # real tokens per sample (bert backend), on the host
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
     def take(self, index: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
+        """The batch of rows `index` (a host tensor)."""
         x = self.inputs
+        rows = index.to(self.labels.device)
 
         def pick(t):
-            return None if t is None else t[index]
+            return None if t is None else t[rows]
 
         # Trim sequence padding beyond the longest real sequence in this batch: LSTM cost follows it.
         a_len, v_len = x.audio_lengths[index], x.vision_lengths[index]
@@ -34,17 +41,16 @@ class SplitTensors:
         if text_bert is not None:
             # Masked-out positions change no real token's state, so cut them where the whole
             # batch is padding: BERT's cost follows the sequence length.
-            t_max = int(text_bert[:, 1].sum(1).max().clamp(min=1))
-            text_bert = text_bert[:, :, :t_max]
+            text_bert = text_bert[:, :, : int(self.text_lengths[index].max().clamp(min=1))]
         batch = Inputs(
             text=pick(x.text),
             text_bert=text_bert,
-            audio=x.audio[index, :a_max],
+            audio=x.audio[rows, :a_max],
             audio_lengths=a_len,
-            vision=x.vision[index, :v_max],
+            vision=x.vision[rows, :v_max],
             vision_lengths=v_len,
         )
-        return batch, self.labels[index]
+        return batch, self.labels[rows]
 
 
 def pooled_text(split: Split, pooling: str) -> np.ndarray:
@@ -98,9 +104,10 @@ def to_tensors(data: MSADataset, cfg: TrainConfig, device: torch.device) -> dict
             text=None if text is None else text.to(device),
             text_bert=None if text_bert is None else text_bert.to(device),
             audio=torch.from_numpy(split.audio).to(device),
-            audio_lengths=torch.from_numpy(split.audio_lengths).long().to(device),
+            audio_lengths=torch.from_numpy(split.audio_lengths).long(),
             vision=torch.from_numpy(split.vision).to(device),
-            vision_lengths=torch.from_numpy(split.vision_lengths).long().to(device),
+            vision_lengths=torch.from_numpy(split.vision_lengths).long(),
         )
-        out[name] = SplitTensors(inputs, torch.from_numpy(split.labels).float().to(device))
+        text_lengths = None if text_bert is None else text_bert[:, 1].sum(1)
+        out[name] = SplitTensors(inputs, torch.from_numpy(split.labels).float().to(device), text_lengths)
     return out

@@ -59,7 +59,7 @@ def _build(cfg: TrainConfig, data: MSADataset, device: torch.device) -> _Run:
 
 def _train_epoch(run: _Run, data: SplitTensors) -> float:
     run.model.train()
-    order = torch.randperm(len(data), generator=run.shuffle).to(data.labels.device)
+    order = torch.randperm(len(data), generator=run.shuffle)
     total = torch.zeros((), device=data.labels.device)
     for start in range(0, len(data), run.cfg.batch_size):
         batch, labels = data.take(order[start : start + run.cfg.batch_size])
@@ -89,7 +89,7 @@ def evaluate(run: _Run, data: SplitTensors) -> tuple[np.ndarray, np.ndarray]:
     run.model.eval()
     preds, feats = [], []
     for start in range(0, len(data), EVAL_BATCH):
-        index = torch.arange(start, min(start + EVAL_BATCH, len(data)), device=data.labels.device)
+        index = torch.arange(start, min(start + EVAL_BATCH, len(data)))
         batch, _ = data.take(index)
         y_hat, z = predict(run.model, run.state, batch, run.cfg, has_state=run.has_state)
         preds.append(y_hat.cpu())
