@@ -148,15 +148,15 @@ def train(
     device = torch.device(device)
     tensors = to_tensors(data, config, device)
     run = _build(config, data, device)
+    valid_labels = data.valid.labels.astype(np.float64)
     history: list[EpochRecord] = []
     best_loss, best_snap, best_epoch, bad_epochs = float("inf"), None, 0, 0
     for epoch in range(1, config.max_epochs + 1):
         t0 = time.perf_counter()
         train_loss = _train_epoch(run, tensors["train"])
         pred, _ = evaluate(run, tensors["valid"])
-        labels = tensors["valid"].labels.cpu().numpy()
-        valid_loss = float(np.mean(np.abs(pred - labels)))
-        record = EpochRecord(epoch, train_loss, valid_loss, msa_metrics(pred, labels), time.perf_counter() - t0)
+        valid_loss = float(np.mean(np.abs(pred - valid_labels)))
+        record = EpochRecord(epoch, train_loss, valid_loss, msa_metrics(pred, valid_labels), time.perf_counter() - t0)
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
