@@ -22,7 +22,7 @@ import torch
 
 from mmrest.config import make_config
 from mmrest.study.data import load_study_dataset
-from mmrest.study.engine import RunOptions, run_study
+from mmrest.study.runner import StudyRunner
 from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import plan_stage
 from mmrest.study.results import load_trials
@@ -58,9 +58,9 @@ def plain_loop(spec, cache: Path) -> dict:
 
 def engine(spec, root: Path) -> dict:
     start = time.time()
-    code = run_study(spec, StudyFolder(root / spec.name), RunOptions(), io.StringIO())
+    result = StudyRunner(spec, StudyFolder(root / spec.name), out=io.StringIO()).fit()
     wall = time.time() - start
-    assert code == 0
+    assert result.finished and not result.failures
     trials = load_trials(root / spec.name)
     assert (trials.state == "COMPLETE").all()
     first_end, last_end = _span(root / spec.name)

@@ -6,15 +6,24 @@ saved next to the results it produced.
 """
 from __future__ import annotations
 
+import json
 import math
-from typing import Literal
+from pathlib import Path
+from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mmrest.errors import InputError
 
-# The seven hyperparameters of the paper's sensitivity study (spec section 6).
-STUDY_HYPERPARAMETERS = ("k", "v1", "v2", "xi", "alpha", "gamma", "eta")
+# The seven hyperparameters of the paper's sensitivity study (spec section 6), defined once.
+Hyperparameter = Literal["k", "v1", "v2", "xi", "alpha", "gamma", "eta"]
+STUDY_HYPERPARAMETERS: tuple[Hyperparameter, ...] = get_args(Hyperparameter)
+# How to get BERT weights, for the message that refuses a missing folder (nothing is downloaded here).
+GET_BERT = (
+    "on a machine with internet: python -c \"from transformers import AutoModel, AutoTokenizer; "
+    "[c.from_pretrained('bert-base-uncased').save_pretrained('bert-base-uncased') for c in (AutoModel, AutoTokenizer)]\", "
+    "then copy the folder here"
+)
 
 
 class TrainConfig(BaseModel):
@@ -66,6 +75,31 @@ class TrainConfig(BaseModel):
             raise ValueError("must be a finite number")
         return value
 
+    # Combinations the model cannot run are refused here, so that a study refuses a bad spec
+    # before Ray starts instead of failing every trial. A validation context
+    # {"check_files": False} skips the file checks (reading a finished study's results).
+    @model_validator(mode="after")
+    def _runnable(self, info: ValidationInfo) -> TrainConfig:
+        if self.hidden != self.d1:
+            raise ValueError(
+                f"hidden = {self.hidden} and d1 = {self.d1} differ, but the acoustic and visual metric "
+                "features are the encoders' outputs (z_a = h_a): set both to the same size"
+            )
+        if self.text_backend == "bert" and (info.context or {}).get("check_files", True):
+            _check_bert_folder(self.bert_path, self.bert_max_len)
+        return self
+
+
+def _check_bert_folder(path: str | None, max_len: int) -> None:
+    if path is None:
+        raise ValueError(f"text_backend = bert needs bert_path, a local folder of a BERT-family model; {GET_BERT}")
+    config_file = Path(path) / "config.json"
+    if not config_file.is_file():
+        raise ValueError(f"bert_path = {path!r} is not a model folder (no config.json there); {GET_BERT}")
+    positions = json.loads(config_file.read_text()).get("max_position_embeddings")
+    if positions is not None and max_len > positions:
+        raise ValueError(f"bert_max_len = {max_len} exceeds the {positions} positions of the model in {path}")
+
 
 PRESETS: dict[str, dict] = {
     # Supplement section B; batch sizes from the spec section 5.
@@ -74,24 +108,30 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def _format_errors(err: ValidationError, where: str) -> str:
+def format_errors(err: ValidationError, where: str) -> str:
+    """One line per error of a TrainConfig validation, each naming the key and what is wrong."""
     lines = []
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(root)"
+        key = ".".join(str(p) for p in e["loc"])
+        message = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             known = ", ".join(sorted(TrainConfig.model_fields))
             lines.append(f"{where}: unknown key '{key}'. Known keys: {known}")
+        elif not key:
+            lines.append(f"{where}: {message}")
         else:
-            lines.append(f"{where}: key '{key}' = {e.get('input')!r}: {e['msg']}")
+            lines.append(f"{where}: key '{key}' = {e.get('input')!r}: {message}")
     return "\n".join(lines)
 
 
-def make_config(preset: str = "mosi", overrides: dict | None = None, *, where: str = "config") -> TrainConfig:
-    """The preset's values with `overrides` applied, validated; InputError names the bad key."""
+def make_config(preset: str = "mosi", overrides: dict | None = None, *, where: str = "config",
+                check_files: bool = True) -> TrainConfig:
+    """The preset's values with `overrides` applied, validated; InputError names the bad key.
+    `check_files` False skips checks of files the config names (the BERT folder)."""
     if preset not in PRESETS:
         raise InputError(f"{where}: unknown preset '{preset}'. Choose one of: {', '.join(PRESETS)}")
     values = {**PRESETS[preset], **(overrides or {})}
     try:
-        return TrainConfig(**values)
+        return TrainConfig.model_validate(values, context={"check_files": check_files})
     except ValidationError as err:
-        raise InputError(_format_errors(err, where)) from None
+        raise InputError(format_errors(err, where)) from None

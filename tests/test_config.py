@@ -36,3 +36,35 @@ def test_float_hyperparameters_accept_floats():
 def test_unknown_preset():
     with pytest.raises(InputError, match="unknown preset 'iemocap'"):
         make_config("iemocap")
+
+
+# Combinations the model cannot run: refused when the configuration is made, one test each.
+
+
+def test_hidden_must_equal_d1():
+    with pytest.raises(InputError, match="hidden = 32 and d1 = 64 differ.*set both to the same size"):
+        make_config("mosi", {"hidden": 32}, where="--set")
+    assert make_config("mosi", {"hidden": 32, "d1": 32}).hidden == 32
+
+
+def test_bert_backend_needs_a_folder():
+    with pytest.raises(InputError, match="text_backend = bert needs bert_path.*on a machine with internet"):
+        make_config("mosi", {"text_backend": "bert"})
+
+
+def test_bert_folder_must_hold_a_model(tmp_path):
+    with pytest.raises(InputError, match="is not a model folder \\(no config.json there\\)"):
+        make_config("mosi", {"text_backend": "bert", "bert_path": str(tmp_path)})
+    (tmp_path / "config.json").write_text('{"max_position_embeddings": 40}')
+    assert make_config("mosi", {"text_backend": "bert", "bert_path": str(tmp_path), "bert_max_len": 40})
+
+
+def test_bert_max_len_must_fit_the_models_positions(tmp_path):
+    (tmp_path / "config.json").write_text('{"max_position_embeddings": 40}')
+    with pytest.raises(InputError, match="bert_max_len = 50 exceeds the 40 positions"):
+        make_config("mosi", {"text_backend": "bert", "bert_path": str(tmp_path)})
+
+
+def test_file_checks_can_be_skipped_to_read_old_results():
+    config = make_config("mosi", {"text_backend": "bert", "bert_path": "/gone"}, check_files=False)
+    assert config.bert_path == "/gone"

@@ -19,9 +19,12 @@ from mmrest.analysis.store import analysis_path, save_analysis
 from mmrest.analysis.summary import Analysis, CaseOptions, compute_analysis
 from mmrest.analysis.variants import FULL
 from mmrest.errors import InputError
+from mmrest.selection import DEFAULT_RULE, choose, get_rule
 from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import PlannedTrial
 from mmrest.study.results import load_trials, study_facts
+from mmrest.study.runner import RunOptions, StudyRunner
+from mmrest.trial_table import StudyFacts, complete
 
 FINISHED_STATES = ("COMPLETE", "FAIL")
 
@@ -42,9 +45,10 @@ def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
     spec = folder.read_spec()
     if options.redo and not options.train:
         raise InputError("--redo discards the analysis stage to train it again; it cannot go with --no-train")
-    pid = folder.live_driver()
-    if pid is not None:
-        raise InputError(f"{folder.root}: process {pid} on this host is running this study; analyse it when it has finished")
+    runner = StudyRunner(spec, folder, RunOptions(ray_address=options.ray_address, device=options.device), out=out)
+    runner.check_not_driven()
+    if options.train:
+        runner.preflight(source=str(folder.spec_file))
     trials, facts = load_trials(folder.root), study_facts(folder.root)
     config, source = _configuration(trials, facts, options)
     if not options.redo:
@@ -56,7 +60,9 @@ def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
     todo = _todo(trials, planned)
     code = 0
     if todo and options.train:
-        code = _train(spec, folder, planned, options, out)
+        result = runner.fit_stage(STAGE, DESIGN, planned)
+        print(f"stage {STAGE!r} of study {spec.name!r}: {result.done} trials done, {result.failed} failed", file=out)
+        code = 0 if result.finished and not result.failures else 1
         trials = load_trials(folder.root)
     elif todo:
         print(f"--no-train: {len(todo)} of {len(planned)} analysis trials have not run; they are left out", file=out)
@@ -74,17 +80,15 @@ def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
     return code
 
 
-def _configuration(trials: pd.DataFrame, facts: dict, options: AnalyzeOptions) -> tuple[dict[str, float], str]:
+def _configuration(trials: pd.DataFrame, facts: StudyFacts, options: AnalyzeOptions) -> tuple[dict[str, float], str]:
     if options.config_file is not None:
-        config, filled = read_config_file(options.config_file, facts["base_values"])
+        config, filled = read_config_file(options.config_file, facts.base_values)
         kept = f"; {', '.join(filled)} from the study's base values" if filled else ""
         return config, f"from {options.config_file}{kept}"
-    from mmrest.report.build import compute_report
-    from mmrest.report.rules import DEFAULT_RULE
-
     rule = options.rule or DEFAULT_RULE
-    choices = compute_report(trials, facts, rule=rule).choices
-    partial = "" if facts["finished_all"] else " (on a partial study: not every planned trial has run)"
+    choices = choose(complete(trials), facts.tuning_stages(), facts.base_values, facts.objective, get_rule(rule),
+                     study_name=facts.name, base=facts.base)
+    partial = "" if facts.finished_all else " (on a partial study: not every planned trial has run)"
     return normal_config(choices.config), f"the report's choice, rule {rule}{partial}"
 
 
@@ -92,13 +96,6 @@ def _todo(trials: pd.DataFrame, planned: list[PlannedTrial]) -> list[PlannedTria
     rows = trials.loc[(trials["stage"] == STAGE) & trials["state"].isin(FINISHED_STATES)]
     finished = set(rows["key"])
     return [p for p in planned if p.key not in finished]
-
-
-def _train(spec, folder: StudyFolder, planned: list[PlannedTrial], options: AnalyzeOptions, out: TextIO) -> int:
-    from mmrest.study.engine import RunOptions, run_stage
-
-    return run_stage(spec, folder, STAGE, DESIGN, planned,
-                     RunOptions(ray_address=options.ray_address, device=options.device), out)
 
 
 def _discard(folder: StudyFolder, spec) -> None:

@@ -18,7 +18,8 @@ from mmrest.analysis.summary import Run
 from mmrest.analysis.variants import FULL, VARIANT_NAMES, VARIANTS, variant_point
 from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.errors import InputError
-from mmrest.study.planner import PlannedTrial, format_value
+from mmrest.formatting import format_value
+from mmrest.study.planner import PlannedTrial
 
 STAGE = "analysis"
 DESIGN = "analysis"

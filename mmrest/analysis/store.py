@@ -8,6 +8,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from mmrest.analysis.summary import Analysis
 from mmrest.errors import InputError
+from mmrest.files import write_text_atomic
 
 ANALYSIS_FILE = "analysis.json"
 _ADAPTER = TypeAdapter(Analysis)
@@ -19,12 +20,7 @@ def analysis_path(study_dir: str | Path) -> Path:
 
 def save_analysis(analysis: Analysis, path: str | Path) -> Path:
     # Through plain json, which writes NaN (a metric can be undefined) where pydantic writes null.
-    path = Path(path)
-    text = json.dumps(_ADAPTER.dump_python(analysis), indent=1)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)  # a reader never sees half a file
-    return path
+    return write_text_atomic(path, json.dumps(_ADAPTER.dump_python(analysis), indent=1) + "\n")
 
 
 def load_analysis(path: str | Path) -> Analysis:

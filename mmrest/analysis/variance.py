@@ -45,10 +45,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from mmrest.analysis.stats import Stat, stat
-from mmrest.model.mmc import label_bins
+from mmrest.labels import label_bins
 
 LOCAL, GLOBAL, EUCLIDEAN = "local", "global", "euclidean"
 SETTINGS = (LOCAL, GLOBAL, EUCLIDEAN)
@@ -138,11 +137,6 @@ def nearest_center(
     return np.argmin(dist, axis=1)
 
 
-def row_bins(labels: np.ndarray) -> np.ndarray:
-    """The 7 label bins of spec 2.1, by the same function the MMC loss uses."""
-    return label_bins(torch.as_tensor(np.asarray(labels, dtype=np.float64))).numpy()
-
-
 def variance_settings(
     z: np.ndarray, labels: np.ndarray, *, M0: np.ndarray, dM: np.ndarray, centers: np.ndarray,
     active: np.ndarray, beta: float,
@@ -152,7 +146,7 @@ def variance_settings(
     z = np.asarray(z, dtype=np.float64)
     x = z.reshape(-1, z.shape[-1])
     row_labels = np.repeat(np.asarray(labels, dtype=np.float64), z.shape[1])
-    euclidean = SettingVariance(EUCLIDEAN, decompose(x, row_bins(row_labels), np.eye(x.shape[1])))
+    euclidean = SettingVariance(EUCLIDEAN, decompose(x, label_bins(row_labels), np.eye(x.shape[1])))
     if not np.asarray(active, dtype=bool).any():
         return (SettingVariance(LOCAL, None, NO_CLUSTERS), SettingVariance(GLOBAL, None, NO_CLUSTERS), euclidean)
     clusters = nearest_center(x, M0, dM, centers, active, beta)

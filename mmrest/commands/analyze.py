@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from mmrest.errors import InputError
-from mmrest.report.rules import DEFAULT_RULE, RULES
+from mmrest.selection.rules import DEFAULT_RULE, RULES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

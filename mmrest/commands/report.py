@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from mmrest.errors import InputError
-from mmrest.report.rules import DEFAULT_RULE, RULES
+from mmrest.selection.rules import DEFAULT_RULE, RULES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     # Heavy imports (pandas, plotly, optuna) only when the command runs, not for every CLI call.
-    from mmrest.analysis.store import load_analysis_if_any
+    from mmrest.analysis import load_analysis_if_any
     from mmrest.report.build import build_report
     from mmrest.study.results import load_trials, study_facts
 
@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
             "`mmrest-study run` made, e.g. studies/demo"
         )
     trials, facts = load_trials(args.study_dir), study_facts(args.study_dir)
-    out = args.output or Path("reports") / f"{facts['name']}.html"
+    out = args.output or Path("reports") / f"{facts.name}.html"
     path = build_report(trials, facts, out, rule=args.rule, split=args.split,
                         analysis=load_analysis_if_any(args.study_dir))
     print(f"wrote {path} and {path.with_suffix('.csv')}")

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from mmrest.errors import InputError
+
 
 def register(subparsers) -> None:
     _register_run(subparsers)
@@ -61,28 +63,44 @@ def _register_dashboard(subparsers) -> None:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from mmrest.study.cluster import check_address
-    from mmrest.study.engine import RunOptions, check_start, run_study
     from mmrest.study.folder import StudyFolder
+    from mmrest.study.runner import RunOptions, StudyRunner
     from mmrest.study.spec import load_spec
-    from mmrest.study.storage import check_reachable, open_storage, storage_url
 
+    if args.studies_dir.exists() and not args.studies_dir.is_dir():
+        raise InputError(f"--studies-dir {args.studies_dir}: is a file; give the folder where study folders go")
     spec = load_spec(args.spec, args.sets)
-    folder = StudyFolder(args.studies_dir / spec.name)
-    check_reachable(storage_url(spec, folder), where=f"{args.spec}: storage")
-    check_start(spec, folder, resume=args.resume, source=str(args.spec))
-    check_address(args.ray_address or spec.ray.address,
-                  where="--ray-address" if args.ray_address else f"{args.spec}: ray.address")
+    runner = StudyRunner(spec, StudyFolder(args.studies_dir / spec.name),
+                         RunOptions(ray_address=args.ray_address, device=args.device), out=sys.stdout)
+    runner.check(resume=args.resume, source=str(args.spec))
     if args.dry_run:
-        from mmrest.study.state import stage_states
         from mmrest.study.status import render_plan
 
-        states = None
-        if folder.exists():
-            states = stage_states(spec, open_storage(storage_url(spec, folder), where=f"{args.spec}: storage"))
-        print(render_plan(spec, folder, states, args.ray_address))
+        print(render_plan(spec, runner.folder, runner.states() if runner.folder.exists() else None, args.ray_address))
         return 0
-    return run_study(spec, folder, RunOptions(ray_address=args.ray_address, device=args.device), sys.stdout)
+    result = runner.fit()
+    print(describe_result(result, resume=f"mmrest-study run {args.spec} --resume"))
+    return exit_code(result)
+
+
+def describe_result(result, *, resume: str) -> str:
+    """What a run (or an `analyze`) leaves the user to know: counts, and where to look next."""
+    counts = f"{result.done} trials done, {result.failed} failed"
+    if not result.ran:
+        return f"study {result.study!r} is finished ({counts}); nothing to do"
+    if not result.finished:
+        return f"study {result.study!r} stopped before all its trials ran ({counts}); continue it with: {resume}"
+    lines = [f"study {result.study!r}: {counts}. Folder: {result.folder}"]
+    if result.failures:
+        lines.append(f"{result.failed} trial(s) failed; each error is in the trial's Optuna user attribute "
+                     f"`error` (mmrest-study status {result.folder}) and its log:")
+        lines += [f"  {key}: {log}" for key, log in result.failures]
+    return "\n".join(lines)
+
+
+def exit_code(result) -> int:
+    """0 when every planned trial completed; 1 when some failed or are still to run."""
+    return 0 if result.finished and not result.failures else 1
 
 
 def run_status(args: argparse.Namespace) -> int:

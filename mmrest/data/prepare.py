@@ -13,7 +13,8 @@ import numpy as np
 
 from mmrest.data.dataset import SPLITS
 from mmrest.data.label_csv import LabelTable, read_label_csv
-from mmrest.data.pickle_io import refuse_existing, write_pickle_atomic
+from mmrest.data.pickle_io import write_pickle_atomic
+from mmrest.files import refuse_existing
 from mmrest.errors import InputError
 
 # MOSI's acoustic (COVAREP) and visual (Facet) sizes, so prepared files fit MOSI-shaped models.

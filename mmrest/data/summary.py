@@ -6,17 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmrest.data.dataset import MODALITIES, SPLITS, MSADataset, Split
-
-# The 7 label classes of spec section 2 step 1, as printed in headers.
-SEVEN_CLASS_NAMES = ("[-3,-2.5]", "(-2.5,-1.5]", "(-1.5,-0.5]", "(-0.5,0.5)", "[0.5,1.5)", "[1.5,2.5)", "[2.5,3]")
-
-
-def seven_class_bins(labels: np.ndarray) -> np.ndarray:
-    """Class 0..6 of each label; negative bins are closed on the right, positive on the left."""
-    y = np.asarray(labels, dtype=np.float64)
-    conditions = [y <= -2.5, y <= -1.5, y <= -0.5, y < 0.5, y < 1.5, y < 2.5]
-    return np.select(conditions, [0, 1, 2, 3, 4, 5], default=6).astype(np.int64)
-
+from mmrest.labels import CLASS_NAMES, N_CLASSES, label_bins
 
 @dataclass(frozen=True)
 class ModalitySummary:
@@ -38,7 +28,7 @@ class SplitSummary:
     label_std: float  # population standard deviation (ddof=0)
     label_min: float
     label_max: float
-    histogram: tuple[int, ...]  # counts of the 7 classes of `seven_class_bins`
+    histogram: tuple[int, ...]  # counts of the 7 classes of `mmrest.labels.label_bins`
 
 
 @dataclass(frozen=True)
@@ -72,7 +62,7 @@ def _split_summary(name: str, split: Split) -> SplitSummary:
         label_std=float(labels.std()),
         label_min=float(labels.min()),
         label_max=float(labels.max()),
-        histogram=tuple(int(c) for c in np.bincount(seven_class_bins(labels), minlength=7)),
+        histogram=tuple(int(c) for c in np.bincount(label_bins(labels), minlength=N_CLASSES)),
     )
 
 
@@ -113,7 +103,7 @@ def format_summary(summary: DatasetSummary) -> str:
         )
     lines += _table(rows)
     lines += ["", "7-class label histogram"]
-    lines += _table([["split", *SEVEN_CLASS_NAMES]] + [[s.name, *map(str, s.histogram)] for s in summary.splits])
+    lines += _table([["split", *CLASS_NAMES]] + [[s.name, *map(str, s.histogram)] for s in summary.splits])
     return "\n".join(lines)
 
 

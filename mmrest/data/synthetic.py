@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from mmrest.data.dataset import SPLITS, MSADataset
-from mmrest.data.pickle_io import refuse_existing, write_pickle_atomic
+from mmrest.data.pickle_io import write_pickle_atomic
+from mmrest.files import refuse_existing
 from mmrest.data.readers import load_dataset
 from mmrest.errors import InputError
 

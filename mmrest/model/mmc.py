@@ -11,18 +11,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-N_BINS = 7
-
-
-def label_bins(labels: Tensor) -> Tensor:
-    """The seven sentiment bins of spec 2.1 as a long tensor; beyond +-3 counts as the end bins.
-
-    The bins are symmetric in |y|: each side closes its bins on the end away from zero
-    ([0.5, 1.5) and (-1.5, -0.5]), so the bin is 3 + sign(y) * (number of edges 0.5, 1.5, 2.5 <= |y|).
-    """
-    y = labels.detach()
-    edges = torch.arange(3, dtype=y.dtype, device=y.device) + 0.5  # made on the device: no copy
-    return 3 + torch.sign(y).long() * torch.bucketize(y.abs(), edges, right=True)
+from mmrest.labels import N_CLASSES as N_BINS
+from mmrest.labels import label_bins
 
 
 def mmc_loss(

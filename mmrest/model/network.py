@@ -93,9 +93,8 @@ class MMRestNet(nn.Module):
         self.audio_enc = SequenceEncoder(audio_dim, h)
         self.vision_enc = SequenceEncoder(vision_dim, h)
         self.text_to_metric = nn.Linear(dt, cfg.d1)
-        # The acoustic/visual metric features are the encoders' outputs themselves (z_a = h_a).
-        if h != cfg.d1:
-            raise ValueError(f"hidden ({h}) must equal d1 ({cfg.d1}): z_a and z_v are h_a and h_v")
+        # The acoustic/visual metric features are the encoders' outputs themselves (z_a = h_a),
+        # so hidden == d1 (TrainConfig refuses anything else).
         self.fuse_t = nn.Linear(dt, cfg.d2)
         self.fuse_v = nn.Linear(h, cfg.d2)
         self.fuse_a = nn.Linear(h, cfg.d2)

@@ -1,7 +1,8 @@
 """The study report: numbers first, drawing second.
 
-`table` checks the trials table and facts (the contract with `mmrest.study.results`) and selects
-rows; `compute`, `choice` (with the rules of `rules`) and `importance` turn them into small
-records; `render` draws plotly figures of those records and `html` lays them out in one offline
-page; `build.build_report` runs the lot and writes the page and a CSV of every trial.
+`compute` (curves, facts) and `importance` turn a trial table and the study's facts
+(`mmrest.trial_table`) into small records, with the final values from `mmrest.selection`;
+`render` draws plotly figures of those records and `html` lays them out in one offline page
+through the Jinja2 templates in `templates/`; `build.build_report` runs the lot and writes the page
+and a CSV of every trial.
 """

@@ -6,9 +6,7 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mmrest.analysis.ablation import BEYOND
-from mmrest.analysis.summary import Analysis
-from mmrest.analysis.variance import SETTING_LABELS, SETTINGS
+from mmrest.analysis import BEYOND, SETTING_LABELS, SETTINGS, Analysis
 from mmrest.metrics import METRIC_NAMES
 from mmrest.report.render import METRIC_LABELS, STAGE_COLOURS
 

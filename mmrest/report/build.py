@@ -6,42 +6,37 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmrest.analysis.summary import Analysis
+from mmrest.analysis import Analysis
 from mmrest.errors import InputError
-from mmrest.report.choice import choose
+from mmrest.files import write_text_atomic
 from mmrest.report.compute import curves, study_facts_summary
 from mmrest.report.html import Report, render_page
 from mmrest.report.importance import importance
-from mmrest.report.rules import DEFAULT_RULE, get_rule
-from mmrest.report.table import (
-    check_facts, check_split, check_trials, complete, objective, tuning_stages,
-)
+from mmrest.report.table import check_split
+from mmrest.selection import DEFAULT_RULE, choose, get_rule
+from mmrest.trial_table import StudyFacts, check_table, complete
 
 
 def compute_report(
-    trials: pd.DataFrame, facts: dict, *, rule: str = DEFAULT_RULE, analysis: Analysis | None = None,
+    trials: pd.DataFrame, facts: StudyFacts, *, rule: str = DEFAULT_RULE, analysis: Analysis | None = None,
 ) -> Report:
-    """All numbers of the report, from a trials table and facts dict that follow the contract, and
-    the study's analysis when `mmrest-study analyze` has written one."""
-    check_trials(trials)
-    check_facts(facts)
-    chosen_rule, target = get_rule(rule), objective(facts)
-    done, stages = complete(trials), tuning_stages(facts)
-    choices = choose(
-        done, stages, facts["base_values"], target, chosen_rule,
-        study_name=str(facts["name"]), base=facts["spec"].get("base"),
-    )
+    """All numbers of the report, from a trials table and the study's facts (mmrest.trial_table),
+    and the study's analysis when `mmrest-study analyze` has written one."""
+    check_table(trials)
+    done, stages = complete(trials), facts.tuning_stages()
+    choices = choose(done, stages, facts.base_values, facts.objective, get_rule(rule),
+                     study_name=facts.name, base=facts.base)
     return Report(
-        facts=study_facts_summary(trials, facts, target),
-        curves=curves(done, stages, facts["base_values"], {c.param: c.chosen for c in choices.items}),
+        facts=study_facts_summary(trials, facts),
+        curves=curves(done, stages, facts.base_values, {c.param: c.chosen for c in choices.items}),
         choices=choices,
-        importance=importance(done, stages, target),
+        importance=importance(done, stages, facts.objective),
         analysis=analysis,
     )
 
 
 def build_report(
-    trials: pd.DataFrame, facts: dict, out_html: Path, *, rule: str = DEFAULT_RULE, split: str = "valid",
+    trials: pd.DataFrame, facts: StudyFacts, out_html: Path, *, rule: str = DEFAULT_RULE, split: str = "valid",
     analysis: Analysis | None = None,
 ) -> Path:
     """Write the report to `out_html` and every trial to the .csv beside it; return the HTML path.
@@ -52,7 +47,6 @@ def build_report(
         raise InputError(f"-o {out_html}: the report is one HTML file; give a path ending in .html")
     check_split(split)
     page = render_page(compute_report(trials, facts, rule=rule, analysis=analysis), split=split)
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    out_html.write_text(page, encoding="utf-8")
-    trials.to_csv(out_html.with_suffix(".csv"), index=False)
+    write_text_atomic(out_html, page)
+    write_text_atomic(out_html.with_suffix(".csv"), trials.to_csv(index=False))
     return out_html

@@ -8,22 +8,11 @@ from datetime import datetime
 
 import pandas as pd
 
-from mmrest.config import STUDY_HYPERPARAMETERS
-from mmrest.metrics import METRIC_NAMES
-from mmrest.report.table import (
-    OBJECTIVE, SPLITS, Objective, Stage, first_line, line_rows, log_scaled, metric_column,
-    varied_parameters,
-)
+from mmrest.report.table import first_line, log_scaled
+from mmrest.selection.rows import line_rows, seed_stats, varied_parameters
+from mmrest.trial_table import METRIC_COLUMNS, OBJECTIVE, Objective, StageFacts, StudyFacts
 
-CURVE_COLUMNS = (OBJECTIVE, *(metric_column(s, m) for s in SPLITS for m in METRIC_NAMES))
-
-
-def seed_stats(rows: pd.DataFrame, by: list[str], columns: tuple[str, ...]) -> pd.DataFrame:
-    """One row per group of `by` (sorted): `n`, and (column, mean|std|min|max) over the group."""
-    groups = rows.groupby(by, sort=True)
-    stats = groups[list(columns)].agg(["mean", "std", "min", "max"])
-    stats[("n", "")] = groups.size()
-    return stats
+CURVE_COLUMNS = (OBJECTIVE, *METRIC_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -53,7 +42,7 @@ class Curve:
 
 
 def curves(
-    done: pd.DataFrame, stages: list[Stage], base_values: dict, chosen: dict[str, float | None],
+    done: pd.DataFrame, stages: tuple[StageFacts, ...], base_values: dict, chosen: dict[str, float | None],
 ) -> tuple[Curve, ...]:
     """A curve per varied hyperparameter, each with one series per stage that varies it."""
     result = []
@@ -73,7 +62,7 @@ def curves(
     return tuple(result)
 
 
-def _series(rows: pd.DataFrame, stage_index: int, stage: Stage, param: str) -> Series:
+def _series(rows: pd.DataFrame, stage_index: int, stage: StageFacts, param: str) -> Series:
     stats = seed_stats(rows, [param], CURVE_COLUMNS)
 
     def per_x(stat: str) -> dict[str, tuple[float, ...]]:
@@ -101,6 +90,7 @@ class Facts:
     name: str
     dataset: str
     absent_modalities: tuple[str, ...]
+    text_path: str
     seeds: tuple[int, ...]
     base: str | None  # preset whose values are the paper's
     base_values: dict[str, float]
@@ -121,38 +111,34 @@ class Facts:
     failures: tuple[tuple[str, str], ...]  # (trial key, first line of its error)
 
 
-def study_facts_summary(trials: pd.DataFrame, facts: dict, objective: Objective) -> Facts:
+def study_facts_summary(trials: pd.DataFrame, facts: StudyFacts) -> Facts:
     """The facts section: the study's own counts, plus what the table says is still under way."""
     states = trials["state"]
     running, waiting = int((states == "RUNNING").sum()), int((states == "WAITING").sum())
     ran = trials.loc[states.isin(["COMPLETE", "FAIL"]), "seconds"].astype(float)
     failed_rows = trials.loc[states == "FAIL"]
     return Facts(
-        name=str(facts["name"]), dataset=str(facts["dataset"]),
-        absent_modalities=tuple(facts["absent_modalities"]),
-        seeds=tuple(int(s) for s in facts["seeds"]), base=facts["spec"].get("base"),
-        base_values={p: float(facts["base_values"][p]) for p in STUDY_HYPERPARAMETERS},
-        objective=objective,
-        planned=int(facts["planned"]), done=int(facts["done"]), failed=int(facts["failed"]),
-        running=running, waiting=waiting,
-        partial=not facts["finished_all"] or running + waiting > 0,
-        started=facts["started"], finished=facts["finished"],
-        wall_seconds=_seconds_between(facts["started"], facts["finished"]),
-        trial_seconds=float(ran.sum()), machine=facts["machine"], versions=dict(facts["versions"]),
+        name=facts.name, dataset=facts.dataset, absent_modalities=facts.absent_modalities,
+        text_path=facts.text_path, seeds=facts.seeds, base=facts.base, base_values=dict(facts.base_values),
+        objective=facts.objective, planned=facts.planned, done=facts.done, failed=facts.failed,
+        running=running, waiting=waiting, partial=not facts.finished_all or running + waiting > 0,
+        started=facts.started, finished=facts.finished,
+        wall_seconds=_seconds_between(facts.started, facts.finished),
+        trial_seconds=float(ran.sum()), machine=facts.machine, versions=dict(facts.versions),
         stages=_stage_counts(trials, facts),
         failures=tuple(zip(failed_rows["key"].astype(str), failed_rows["error"].map(first_line))),
     )
 
 
-def _stage_counts(trials: pd.DataFrame, facts: dict) -> tuple[StageCounts, ...]:
+def _stage_counts(trials: pd.DataFrame, facts: StudyFacts) -> tuple[StageCounts, ...]:
     def count(rows: pd.DataFrame, state: str) -> int:
         return int((rows["state"] == state).sum())
 
     result = []
-    for raw in facts["stages"]:
-        rows = trials.loc[trials["stage"] == raw["name"]]
+    for stage in facts.stages:
+        rows = trials.loc[trials["stage"] == stage.name]
         result.append(StageCounts(
-            stage=raw["name"], design=raw["design"], complete=count(rows, "COMPLETE"),
+            stage=stage.name, design=stage.design, complete=count(rows, "COMPLETE"),
             failed=count(rows, "FAIL"), running=count(rows, "RUNNING"), waiting=count(rows, "WAITING"),
         ))
     return tuple(result)

@@ -1,26 +1,32 @@
-"""One self-contained HTML page: plotly.js inlined once in the head, every figure a div that
-calls it, tables and text from the records. No external URL is referenced, so the page works
-offline and makes no network request.
+"""One self-contained HTML page from the report's records, through the Jinja2 templates in
+`templates/` (autoescaped: every text from a study, a transcript or a spec is escaped on the way
+out). plotly.js is inlined once in the head and every figure is a div that calls it; no external
+URL is referenced, so the page works offline and makes no network request.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from html import escape
+from functools import cache
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from mmrest.analysis.summary import Analysis
+from mmrest.analysis import BEYOND, RULE, SETTING_LABELS, SETTINGS, VERDICT_TEXT, Analysis, Stat
+from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.data.dataset import MODALITIES
-from mmrest.report.analysis_sections import analysis_sections
-from mmrest.report.choice import Choice, Choices
+from mmrest.formatting import format_duration, format_number
+from mmrest.metrics import METRIC_NAMES
+from mmrest.report.analysis_figures import ablation_figure, variance_figure
 from mmrest.report.compute import Curve, Facts
-from mmrest.report.importance import ONE_AT_A_TIME_STATEMENT, Importance, StageImportance
+from mmrest.report.importance import ONE_AT_A_TIME_STATEMENT, Importance
 from mmrest.report.render import (
     METRIC_LABELS, SPLIT_LABELS, fig4, metric_grid, param_label, spread_figure, stage_importance_figure,
 )
+from mmrest.selection import Choices
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 CSS = """
@@ -46,213 +52,141 @@ class Report:
     analysis: Analysis | None = None  # written by `mmrest-study analyze`, when it has run
 
 
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    html: Markup
+
+
 def render_page(report: Report, *, split: str) -> str:
-    facts = report.facts
     sections = [
         ("fig4", "Fig. 4, rebuilt: Acc-5 and Acc-7 against each hyperparameter", _fig4_section(report, split)),
         ("metrics", "Every metric against each hyperparameter", _metrics_section(report, split)),
-        ("final", "Final values", _final_section(report.choices)),
+        ("final", "Final values", _render("final.html.j2", choices=report.choices)),
         ("importance", "Importance", _importance_section(report.importance)),
     ]
     if report.analysis is not None:
-        sections += analysis_sections(report.analysis, report.choices.config, _figure_div)
-    sections.append(("facts", "Facts of the study", _facts_section(facts)))
-    sections = [(sid, f"{i}. {title}", html) for i, (sid, title, html) in enumerate(sections, start=1)]
-    nav = " ".join(f'<a href="#{sid}">{escape(title.split(":")[0])}</a>' for sid, title, _ in sections)
-    body = "\n".join(f'<section id="{sid}"><h2>{escape(title)}</h2>\n{html}</section>' for sid, title, html in sections)
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>mmrest-study report: {escape(facts.name)}</title><style>{CSS}</style>"
-        f"<script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
-        f"<h1>mmrest-study report: {escape(facts.name)}</h1>{_partial_banner(facts)}"
-        f"<p>{escape(facts.dataset)} &middot; objective {escape(facts.objective.metric)} "
-        f"({'higher' if facts.objective.higher_is_better else 'lower'} is better) &middot; "
-        f"final values by rule <b>{escape(report.choices.rule.name)}</b></p><nav>{nav}</nav>\n{body}</body></html>\n"
-    )
+        sections += _analysis_sections(report.analysis, report.choices.config)
+    sections.append(("facts", "Facts of the study", _facts_section(report.facts)))
+    numbered = [Section(sid, f"{i}. {title}", html) for i, (sid, title, html) in enumerate(sections, start=1)]
+    return _render("page.html.j2", facts=report.facts, rule=report.choices.rule.name, sections=numbered,
+                   css=CSS, plotly_js=Markup(get_plotlyjs())) + "\n"
 
 
-def _figure_div(fig: go.Figure, div_id: str) -> str:
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG)
+def _figure_div(fig: go.Figure, div_id: str) -> Markup:
+    # plotly writes the div and its script itself: trusted markup, not text.
+    return Markup(pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG))
 
 
-def _partial_banner(facts: Facts) -> str:
-    if not facts.partial:
-        return ""
-    return (
-        f'<p class="partial" id="partial"><b>Partial study.</b> {facts.done} of {facts.planned} planned '
-        f"trials are complete; {facts.failed} failed, {facts.running} running, {facts.waiting} waiting. "
-        "Every number below covers only the complete trials and may change when the study finishes "
-        "(resume it with <code>mmrest-study run SPEC --resume</code>).</p>"
-    )
+def _fig4_section(report: Report, split: str) -> Markup:
+    figure = _figure_div(fig4(report.curves, split=split), "fig4-plot") if report.curves else None
+    return _render("fig4.html.j2", rule=report.choices.rule.name, split_label=SPLIT_LABELS[split], figure=figure)
 
 
-def _fig4_section(report: Report, split: str) -> str:
-    rule = report.choices.rule.name
-    text = (
-        "<p>Points: mean over seeds; bars: min to max over seeds; marker shape: stage. Grey dashed "
-        f"line: the paper's value; green line: the value chosen by rule <b>{escape(rule)}</b> "
-        f"(section 3). {SPLIT_LABELS[split]} metrics are shown first; the buttons switch splits "
-        "(choices use validation only). A log axis is used where the grid is log-spaced. In a "
-        "one-at-a-time stage a curve holds the parameter's points and the base point; in a grid or "
-        "tpe stage each point also averages over the other parameters.</p>"
-    )
-    if not report.curves:
-        return text + '<p class="note">No hyperparameter varies in this study.</p>'
-    return text + _figure_div(fig4(report.curves, split=split), "fig4-plot")
+def _metrics_section(report: Report, split: str) -> Markup:
+    figure = _figure_div(metric_grid(report.curves, split=split), "metrics-plot") if report.curves else None
+    return _render("metrics.html.j2", figure=figure)
 
 
-def _metrics_section(report: Report, split: str) -> str:
-    text = (
-        "<p>Rows: metrics (MAE lower is better, all others higher); columns: hyperparameters; "
-        "colour and shape: stage; bars: min to max over seeds.</p>"
-    )
-    if not report.curves:
-        return text + '<p class="note">No hyperparameter varies in this study.</p>'
-    return text + _figure_div(metric_grid(report.curves, split=split), "metrics-plot")
+def _importance_section(result: Importance) -> Markup:
+    stage_figures = {s.stage: _figure_div(stage_importance_figure(s), f"importance-{s.stage}")
+                     for s in result.stages if s.fanova is not None}
+    spread = _figure_div(spread_figure(result), "importance-spread") if result.spreads else None
+    return _render("importance.html.j2", importance=result, stage_figures=stage_figures, spread_figure=spread,
+                   one_at_a_time_statement=ONE_AT_A_TIME_STATEMENT)
 
 
-def _final_section(choices: Choices) -> str:
-    head = (
-        f"<p>Rule <b>{escape(choices.rule.name)}</b>: {escape(choices.rule.definition)} "
-        "Only validation metrics enter the choice. The study objective is "
-        f"<b>{escape(choices.objective.metric)}</b>. Each difference is shown beside the seed noise "
-        "(std over seeds, n - 1; for two candidates the root mean square of both). A choice rests on "
-        "the latest stage that varies the parameter: in a one-at-a-time stage the candidates are its "
-        "values with the others at the base point (earlier lines through the same base join in); in a "
-        "grid or tpe stage they are whole configurations, and every parameter takes the winner's "
-        "value.</p>"
-    )
-    header = (
-        "<tr><th>parameter</th><th>paper</th><th>chosen</th><th>runner-up</th><th>rests on</th>"
-        f"<th>{escape(choices.objective.metric)} at chosen</th><th>at runner-up</th>"
-        "<th>metrics agreeing</th><th>metrics disagreeing (means over seeds)</th></tr>"
-    )
-    rows = "".join(_choice_row(c) for c in choices.items)
-    return (
-        head + f"<table>{header}{rows}</table>"
-        "<p>The chosen configuration, ready to paste into a spec (parameters that no stage varied "
-        f"keep the paper's value):</p><pre id=\"chosen-yaml\">{escape(choices.yaml)}</pre>"
-    )
-
-
-def _choice_row(c: Choice) -> str:
-    if c.chosen is None:
-        cells = [param_label(c.param), _num(c.paper), "no complete trial yet: paper's value kept", "", "", "", "", "", ""]
-        return "<tr>" + "".join(f"<td>{escape(x)}</td>" for x in cells) + "</tr>"
-    dissent = "<br>".join(
-        f"{METRIC_LABELS[d.metric]} prefers {_num(d.preferred)}: {_num(d.best)} there vs "
-        f"{_num(d.at_chosen)} at the chosen value; gap {_num(d.gap, 3)}, seed noise {_num(d.noise, 3)}"
-        f"{_versus_noise(d.gap, d.noise)}"
-        for d in c.disagreements
-    ) or "none"
-    cells = [
-        escape(param_label(c.param)), _num(c.paper), f"<b>{_num(c.chosen)}</b>", _num(c.runner_up),
-        escape(f"{c.stage} ({c.design}, {c.candidates} candidates)"),
-        _mean_std(c.objective, c.objective_std), _mean_std(c.runner_up_objective, c.runner_up_objective_std),
-        escape(", ".join(METRIC_LABELS[m] for m in c.agree) or "none"), dissent,
-    ]
-    return "<tr>" + "".join(f"<td>{x}</td>" for x in cells) + "</tr>"
-
-
-def _importance_section(result: Importance) -> str:
-    html = "".join(_stage_importance(stage, result.objective.metric) for stage in result.stages)
-    if result.spreads:
-        rows = "".join(
-            f"<tr><td>{escape(param_label(s.param))}</td><td>{_num(s.spread)}</td><td>{_num(s.noise)}</td>"
-            f"<td>{_ratio(s.spread, s.noise)}</td><td>{_num(s.best)}</td><td>{_num(s.worst)}</td>"
-            f"<td>{escape(s.stage)}</td></tr>"
-            for s in result.spreads
-        )
-        html += (
-            f"<h3>One-at-a-time stages</h3><p>{escape(ONE_AT_A_TIME_STATEMENT)}</p>"
-            "<table><tr><th>parameter</th><th>spread</th><th>seed noise</th><th>spread / noise</th>"
-            f"<th>best at</th><th>worst at</th><th>stage</th></tr>{rows}</table>"
-            + _figure_div(spread_figure(result), "importance-spread")
-        )
-    return html or '<p class="note">No stage has complete trials that vary a parameter yet.</p>'
-
-
-def _stage_importance(stage: StageImportance, metric: str) -> str:
-    title = f"<h3>Stage {escape(stage.stage)} ({escape(stage.design)})</h3>"
-    if stage.fanova is None:
-        return f'{title}<p class="note">Not computed: {escape(stage.note)}.</p>'
-    rows = "".join(
-        f"<tr><td>{escape(param_label(p))}</td><td>{_num(stage.ped_anova[p], 3)}</td>"
-        f"<td>{_num(stage.fanova[p], 3)}</td></tr>"
-        for p in sorted(stage.params, key=lambda p: -stage.fanova[p])
-    )
-    return (
-        f"{title}<p>Optuna's PED-ANOVA and fANOVA on the stage's {stage.trials} complete trials "
-        f"(each seed a trial), objective {escape(metric)}; each evaluator's shares sum to 1.</p>"
-        f"<table><tr><th>parameter</th><th>PED-ANOVA</th><th>fANOVA</th></tr>{rows}</table>"
-        + _figure_div(stage_importance_figure(stage), f"importance-{stage.stage}")
-    )
-
-
-def _facts_section(facts: Facts) -> str:
+def _facts_section(facts: Facts) -> Markup:
     real = [m for m in MODALITIES if m not in facts.absent_modalities]
+    base_values = ", ".join(f"{p} = {format_number(v)}" for p, v in facts.base_values.items())
     rows = [
         ("dataset", facts.dataset),
-        ("modalities", f"real: {', '.join(real)}; absent (placeholder inputs): {', '.join(facts.absent_modalities) or 'none'}"),
+        ("modalities", f"real: {', '.join(real)}; absent (placeholder inputs): "
+                       f"{', '.join(facts.absent_modalities) or 'none'}"),
+        ("text", facts.text_path),
         ("seeds", ", ".join(str(s) for s in facts.seeds)),
         ("objective", f"{facts.objective.metric} ({'max' if facts.objective.higher_is_better else 'min'})"),
-        ("paper's values", f"preset {facts.base}: " + ", ".join(f"{p} = {_num(v)}" for p, v in facts.base_values.items())),
+        ("paper's values", f"preset {facts.base}: {base_values}"),
         ("trials", f"{facts.done} complete of {facts.planned} planned; {facts.failed} failed; "
                    f"{facts.running} running; {facts.waiting} waiting"),
         ("status", "partial: not every planned trial is done" if facts.partial else "finished"),
         ("started / finished", f"{facts.started or 'n/a'} / {facts.finished or 'not finished'}"),
-        ("wall time", _duration(facts.wall_seconds)),
-        ("trial time (summed)", _duration(facts.trial_seconds)),
+        ("wall time", format_duration(facts.wall_seconds) if facts.wall_seconds is not None else "n/a (not finished)"),
+        ("trial time (summed)", format_duration(facts.trial_seconds)),
         ("machine", _mapping(facts.machine)),
         ("versions", _mapping(facts.versions)),
     ]
-    table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
-    stage_rows = "".join(
-        f"<tr><td>{escape(s.stage)}</td><td>{escape(s.design)}</td><td>{s.complete}</td><td>{s.failed}</td>"
-        f"<td>{s.running}</td><td>{s.waiting}</td></tr>"
-        for s in facts.stages
-    )
-    html = (
-        f"<table>{table}</table><table><tr><th>stage</th><th>design</th><th>complete</th><th>failed</th>"
-        f"<th>running</th><th>waiting</th></tr>{stage_rows}</table>"
-    )
-    if facts.failures:
-        items = "".join(f"<li><code>{escape(key)}</code>: {escape(err)}</li>" for key, err in facts.failures)
-        html += f"<p>Failed trials (left out of every number above):</p><ul>{items}</ul>"
-    return html
+    return _render("facts.html.j2", facts=facts, rows=rows)
 
 
-def _num(x: float | None, digits: int = 4) -> str:
-    if x is None:
-        return "n/a"
-    if isinstance(x, float) and math.isnan(x):
-        return "n/a"
-    return f"{x:.{digits}g}"
-
-
-def _mean_std(mean: float | None, std: float | None) -> str:
-    return "n/a" if mean is None else f"{_num(mean)} ± {_num(std)}"
-
-
-def _versus_noise(gap: float, noise: float) -> str:
-    if math.isnan(noise):
-        return ""
-    return " (<b>beyond</b> the noise)" if gap > noise else " (within the noise)"
-
-
-def _ratio(spread: float, noise: float) -> str:
-    return "n/a" if not noise or math.isnan(noise) else f"{spread / noise:.1f}"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a (not finished)"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min {secs:02d} s" if hours else f"{minutes} min {secs:02d} s"
+def _analysis_sections(a: Analysis, chosen: dict[str, float]) -> list[tuple[str, str, Markup]]:
+    labels = {v.name: v.label for v in a.variants}
+    mismatch = [(p, a.config.get(p, math.nan), chosen[p]) for p in STUDY_HYPERPARAMETERS
+                if p in chosen and not math.isclose(a.config.get(p, math.nan), chosen[p])]
+    notes = [*a.notes]
+    if a.missing:
+        notes.append("no trained model (failed or not run), left out of every number: " + "; ".join(a.missing))
+    ablation = _render("ablation.html.j2", a=a, labels=labels, metrics=METRIC_NAMES, rule_text=RULE,
+                       mismatch=mismatch, notes=notes, beyond=BEYOND,
+                       figure=_figure_div(ablation_figure(a), "ablation-plot"))
+    settings = [(s, [r for r in a.variance if r.setting == s]) for s in SETTINGS]
+    variance = _render("variance.html.j2", a=a, labels=labels, settings=settings, setting_labels=SETTING_LABELS,
+                       figure=_figure_div(variance_figure(a), "variance-plot"))
+    return [
+        ("ablation", "Ablations: what each part of the model buys", ablation),
+        ("variance", "Variance analysis (Table 6)", variance),
+        ("cases", "Case study (Table 7)", _render("cases.html.j2", c=a.cases, labels=labels)),
+    ]
 
 
 def _mapping(value: dict | str) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{k}: {v}" for k, v in value.items())
     return str(value)
+
+
+# ---------------------------------------------------------------- templates
+
+
+def _mean_std(mean: float | None, std: float | None) -> str:
+    return "n/a" if mean is None else f"{format_number(mean)} ± {format_number(std)}"
+
+
+def _stat_text(s: Stat) -> str:
+    return format_number(s.mean) if s.std is None else f"{format_number(s.mean)} ± {format_number(s.std, 3)}"
+
+
+def _versus_noise(gap: float, noise: float) -> Markup:
+    if math.isnan(noise):
+        return Markup("")
+    return Markup(" (<b>beyond</b> the noise)") if gap > noise else Markup(" (within the noise)")
+
+
+def _ratio(spread: float, noise: float) -> str:
+    return "n/a" if not noise or math.isnan(noise) else f"{spread / noise:.1f}"
+
+
+def _config_text(values: dict[str, float]) -> str:
+    return ", ".join(f"{param_label(p)} = {format_number(values[p])}" for p in STUDY_HYPERPARAMETERS if p in values)
+
+
+def _verdict_title(cell) -> str:
+    return VERDICT_TEXT[cell.verdict] + (f" (noise {format_number(cell.noise, 3)})" if cell.noise is not None else "")
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("mmrest.report", "templates"), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=False)
+    env.filters.update(
+        num=format_number, param_label=param_label, metric_label=METRIC_LABELS.__getitem__,
+        by_share=lambda params, shares: sorted(params, key=lambda p: -shares[p]),
+    )
+    env.globals.update(mean_std=_mean_std, stat_text=_stat_text, versus_noise=_versus_noise, ratio=_ratio,
+                       config_text=_config_text, verdict_title=_verdict_title)
+    return env
+
+
+def _render(template: str, **context) -> Markup:
+    return Markup(_environment().get_template(template).render(**context))

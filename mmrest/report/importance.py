@@ -16,11 +16,9 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from mmrest.report.choice import decisive_rows
-from mmrest.report.compute import seed_stats
-from mmrest.report.table import (
-    OBJECTIVE, ONE_AT_A_TIME, Objective, Stage, log_scaled, varied_parameters,
-)
+from mmrest.report.table import log_scaled
+from mmrest.selection.rows import decisive_rows, seed_stats, varied_parameters
+from mmrest.trial_table import OBJECTIVE, ONE_AT_A_TIME, Objective, StageFacts
 
 MIN_TRIALS = 4  # below this the evaluators' forests and quantiles have nothing to stand on
 ONE_AT_A_TIME_STATEMENT = (
@@ -62,7 +60,7 @@ class Importance:
     spreads: tuple[Spread, ...]  # parameters of one_at_a_time stages, largest spread first
 
 
-def importance(done: pd.DataFrame, stages: list[Stage], objective: Objective, *, seed: int = 0) -> Importance:
+def importance(done: pd.DataFrame, stages: tuple[StageFacts, ...], objective: Objective, *, seed: int = 0) -> Importance:
     joint = tuple(
         _stage_importance(done.loc[done["stage"] == s.name], s, objective, seed)
         for s in stages if s.design != ONE_AT_A_TIME
@@ -89,7 +87,7 @@ def _spread(param: str, stage: str, rows: pd.DataFrame, objective: Objective) ->
     )
 
 
-def _stage_importance(rows: pd.DataFrame, stage: Stage, objective: Objective, seed: int) -> StageImportance:
+def _stage_importance(rows: pd.DataFrame, stage: StageFacts, objective: Objective, seed: int) -> StageImportance:
     params = tuple(p for p in varied_parameters([stage]) if rows[p].nunique() > 1)
 
     def without(note: str) -> StageImportance:
@@ -111,7 +109,7 @@ def _stage_importance(rows: pd.DataFrame, stage: Stage, objective: Objective, se
     )
 
 
-def _optuna_study(rows: pd.DataFrame, stage: Stage, params: tuple[str, ...], objective: Objective) -> optuna.Study:
+def _optuna_study(rows: pd.DataFrame, stage: StageFacts, params: tuple[str, ...], objective: Objective) -> optuna.Study:
     distributions = {p: _distribution(p, [*stage.params[p], *rows[p]], log_scaled(stage, p)) for p in params}
     direction = "maximize" if objective.higher_is_better else "minimize"
     with _quiet_optuna():

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from mmrest.metrics import METRIC_NAMES
 from mmrest.report.compute import Curve, Series
 from mmrest.report.importance import Importance, StageImportance
-from mmrest.report.table import SPLITS, metric_column
+from mmrest.trial_table import SPLITS, metric_column
 
 METRIC_LABELS = {
     "mae": "MAE", "corr": "Corr", "acc7": "Acc-7", "acc5": "Acc-5", "acc3": "Acc-3",

@@ -36,12 +36,13 @@ def check_address(address: str | None, *, where: str, timeout_s: float = 5.0) ->
                          "start one with `ray start --head` or fix the address") from None
 
 
-def start_ray(address: str | None) -> str | None:
-    """Start a local runtime (address None) or join `address`; returns the session folder of a
-    runtime started here, None for a joined cluster."""
+def start_ray(address: str | None, *, num_gpus: float | None = None) -> str | None:
+    """Start a local runtime (address None; `num_gpus` declares its GPUs, where Ray cannot detect
+    them or a test needs them) or join `address`; returns the session folder of a runtime started
+    here, None for a joined cluster."""
     quiet = dict(log_to_driver=False, logging_level=logging.WARNING, include_dashboard=False)
     if address is None:
-        context = ray.init(**quiet)
+        context = ray.init(num_gpus=num_gpus, **quiet)
         return context.address_info["session_dir"]
     quiet.pop("include_dashboard")
     ray.init(address=address, **quiet)
@@ -67,21 +68,26 @@ def reap_orphans(session_dir: str, *, grace_s: float = 5.0) -> list[int]:
 
 
 def session_processes(session_dir: str) -> list[int]:
-    """Pids of this user's processes with an open file under `session_dir` (Linux /proc)."""
+    """Pids of this user's processes with an open file in the folder `session_dir` or below it
+    (Linux /proc). The folder must match whole: session_1 is not session_10."""
     root = Path("/proc")
     if not root.is_dir() or not session_dir:
         return []
+    folder = os.path.normpath(session_dir)
     found = []
     for entry in root.iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if any(os.readlink(fd).startswith(session_dir) for fd in (entry / "fd").iterdir()):
+            if any(_inside(os.readlink(fd), folder) for fd in (entry / "fd").iterdir()):
                 found.append(int(entry.name))
         except OSError:
             continue  # not ours to read, or gone meanwhile
     return found
 
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder + os.sep)
 
 
 def _signal(pid: int, sig: int) -> None:

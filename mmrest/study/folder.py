@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from mmrest.errors import InputError
+from mmrest.files import write_json_atomic, write_text_atomic
 from mmrest.study.spec import StudySpec, validate_spec
 
 
@@ -67,20 +68,20 @@ class StudyFolder:
 
     def create(self, spec: StudySpec) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.spec_file.write_text(yaml.safe_dump(spec.resolved(), sort_keys=False))
+        write_text_atomic(self.spec_file, yaml.safe_dump(spec.resolved(), sort_keys=False))
 
     def read_run(self) -> dict:
         return json.loads(self.run_file.read_text()) if self.run_file.is_file() else {}
 
     def update_run(self, **fields) -> None:
-        _write_json(self.run_file, {**self.read_run(), **fields})
+        write_json_atomic(self.run_file, {**self.read_run(), **fields})
 
     def read_driver(self) -> dict:
         return json.loads(self.driver_file.read_text()) if self.driver_file.is_file() else {}
 
     def claim(self, **fields) -> None:
         """Record this process as the study's driver."""
-        _write_json(self.driver_file, {"pid": os.getpid(), "host": socket.gethostname(), **fields})
+        write_json_atomic(self.driver_file, {"pid": os.getpid(), "host": socket.gethostname(), **fields})
 
     def release(self) -> None:
         self.driver_file.unlink(missing_ok=True)
@@ -107,10 +108,3 @@ def process_alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def _write_json(path: Path, data: dict) -> None:
-    # Write then rename: a reader (status, a killed driver's successor) never sees half a file.
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    tmp.replace(path)

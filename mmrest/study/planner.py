@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, TrainConfig
+from mmrest.formatting import format_value
+from mmrest.grid import is_log_spaced
 from mmrest.study.spec import StageSpec, StudySpec
 
 Point = dict[str, float]
@@ -100,18 +102,6 @@ def refine_values(source: list[PointResult], source_design: str, points: int, mo
     return anchor, values
 
 
-def is_log_spaced(values: list[float]) -> bool:
-    """True when the values look like a geometric grid (1, 3, 10, 30, 100) rather than an
-    arithmetic one (3, 5, 7, 9): ratios vary less than differences. Two values count as
-    geometric when they span a factor of 10 or more."""
-    v = np.unique(np.asarray(values, dtype=float))
-    if len(v) < 2 or v[0] <= 0:
-        return False
-    if len(v) == 2:
-        return bool(np.log10(v[1]) - np.log10(v[0]) >= 1)
-    return bool(_spread(np.diff(np.log(v))) < _spread(np.diff(v)))
-
-
 def between(low: float, high: float, n: int, *, log: bool, integer: bool) -> list[float]:
     """`n` values spaced evenly (geometrically when `log`) strictly between low and high; for an
     integer hyperparameter, the distinct integers among them."""
@@ -124,20 +114,7 @@ def between(low: float, high: float, n: int, *, log: bool, integer: bool) -> lis
     return sorted({float(f"{x:.6g}") for x in inner} - {low, high})
 
 
-def format_value(value: float) -> str:
-    """Shortest text that reads back as the same number (5, 0.05, 1e-05)."""
-    value = float(value)
-    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-
-
 # ---------------------------------------------------------------- helpers
-
-
-def _spread(x: np.ndarray) -> float:
-    """Coefficient of variation; scaled first, so that values near the float limit do not overflow."""
-    x = x / np.max(np.abs(x))
-    mean = float(np.mean(x))
-    return float(np.std(x)) / mean if mean > 0 else math.inf
 
 
 def _finer(axis: list[float], winner: float, points: int, name: str) -> list[float]:

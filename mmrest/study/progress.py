@@ -7,15 +7,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from mmrest.formatting import format_duration
 from mmrest.study.planner import PlannedTrial
 from mmrest.study.recorder import Finished
-
-
-def format_seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else (f"{minutes}m{secs:02d}s" if minutes else f"{secs}s")
 
 
 @dataclass
@@ -50,7 +44,7 @@ class Progress:
         if payload.ok:
             self.done += 1
             self._offer(payload.value, payload.planned.key)
-            took = format_seconds(payload.seconds)
+            took = format_duration(payload.seconds)
             self._print(f"done  {payload.planned.key}: {self.objective} {payload.value:.4f} ({took})")
         else:
             self.failed += 1
@@ -72,6 +66,6 @@ class Progress:
         counts = f"{self.done}/{self.planned} done, {self.running} running, {self.failed} failed"
         best = f"best {self.objective} {self.best[0]:.4f} ({self.best[1]})" if self.best else "best: none yet"
         left = self.seconds_left()
-        eta = "time left: after the first trial" if left is None else f"~{format_seconds(left)} left in stage"
+        eta = "time left: after the first trial" if left is None else f"~{format_duration(left)} left in stage"
         print(f"{time.strftime('%H:%M:%S')} [{self.stage}] {what} | {counts} | {best} | {eta}",
               file=self.out, flush=True)

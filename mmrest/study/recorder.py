@@ -23,8 +23,10 @@ from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
 from mmrest.config import STUDY_HYPERPARAMETERS
-from mmrest.study.planner import PlannedTrial, Point, base_point, is_log_spaced
+from mmrest.grid import is_log_spaced
+from mmrest.study.planner import PlannedTrial, Point, base_point
 from mmrest.study.spec import StageSpec, StudySpec
+from mmrest.trial_table import ERROR_ATTR, OUTCOME_ATTRS
 
 
 @dataclass
@@ -111,9 +113,9 @@ class StageRecorder:
         if outcome.get("outcome") != "done":
             text = outcome.get("error") or "the Ray worker running this trial failed; see the Ray logs"
             return self._fail(planned, number, optuna_id, text, seconds)
-        for key, value in outcome.items():
-            if key.startswith(("valid_", "test_")) or key in ("best_epoch", "params", "seconds"):
-                self._storage.set_trial_user_attr(optuna_id, key, value)
+        for key in OUTCOME_ATTRS:
+            if key in outcome:
+                self._storage.set_trial_user_attr(optuna_id, key, outcome[key])
         value = float(outcome[self._objective])
         if not math.isfinite(value):
             return self._fail(planned, number, optuna_id, f"{self._objective} is {value}", seconds)
@@ -121,7 +123,7 @@ class StageRecorder:
         return Finished(planned, True, value, seconds)
 
     def _fail(self, planned: PlannedTrial, number: int, optuna_id: int, text: str, seconds: float) -> Finished:
-        self._storage.set_trial_user_attr(optuna_id, "error", text)
+        self._storage.set_trial_user_attr(optuna_id, ERROR_ATTR, text)
         self._study.tell(number, state=TrialState.FAIL)
         return Finished(planned, False, math.nan, seconds, text)
 

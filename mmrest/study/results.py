@@ -1,5 +1,5 @@
-"""A study's trials as one table, and the facts a report states about the study
-(the contract in notes/trial_table.md)."""
+"""A study's trials as one table and the facts a report states about the study, both in the
+schema of `mmrest.trial_table`, read from the study folder and its Optuna storage."""
 from __future__ import annotations
 
 import math
@@ -10,68 +10,70 @@ import pandas as pd
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from mmrest.config import STUDY_HYPERPARAMETERS
-from mmrest.metrics import METRIC_NAMES
+from mmrest.config import STUDY_HYPERPARAMETERS, TrainConfig, make_config
+from mmrest.metrics import HIGHER_IS_BETTER
 from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import base_point
 from mmrest.study.spec import StudySpec
 from mmrest.study.state import stage_states
 from mmrest.study.storage import open_storage, stage_study_name, storage_url
-
-METRIC_COLUMNS = [f"{split}_{m}" for split in ("valid", "test") for m in METRIC_NAMES]
-COLUMNS = ["stage", "number", "key", "state", "design", "varied", "seed", *STUDY_HYPERPARAMETERS, "value",
-           *METRIC_COLUMNS, "best_epoch", "params", "seconds", "error", "log"]
+from mmrest.trial_table import (
+    DIAGNOSTIC_COLUMNS, ERROR_ATTR, METRIC_COLUMNS, OBJECTIVE, ONE_AT_A_TIME, PLACEMENT_ATTRS, TIMING_ATTRS,
+    Objective, StageFacts, StudyFacts, as_table,
+)
 
 
 def load_trials(study_dir: str | Path) -> pd.DataFrame:
     """One row per Optuna trial of every stage, in stage then trial-number order."""
-    folder = StudyFolder(Path(study_dir))
-    spec = folder.read_spec()
-    storage = open_storage(storage_url(spec, folder), where=f"{folder.spec_file}: storage")
+    spec, storage = _open(study_dir)
     rows = [_row(state.stage.name, state.stage.design, t)
             for state in stage_states(spec, storage) for t in sorted(state.trials, key=lambda t: t.number)]
     rows += [_row(extra.name, extra.design, t) for extra in extra_stages(spec, storage) for t in extra.trials]
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    return frame.astype({"number": int, "seed": int, "best_epoch": int, "params": int})
+    return as_table(rows)
 
 
-def study_facts(study_dir: str | Path) -> dict:
+def study_facts(study_dir: str | Path) -> StudyFacts:
     folder = StudyFolder(Path(study_dir))
-    spec = folder.read_spec()
-    storage = open_storage(storage_url(spec, folder), where=f"{folder.spec_file}: storage")
+    spec, storage = _open(study_dir)
     states = stage_states(spec, storage)
     run = folder.read_run()
-    stages = [{"name": s.stage.name, "design": s.stage.design, "params": _stage_values(s.stage.design, s.trials)}
-              for s in states]
-    planned = sum(len(s.planned) for s in states if s.planned is not None)
-    # Stages added after the run (the analysis stage) count in the trials, not in `finished_all`.
-    extras = extra_stages(spec, storage)
-    stages += [{"name": e.name, "design": e.design, "params": {}} for e in extras]
-    planned += sum(e.planned for e in extras)
-    done = sum(s.count(TrialState.COMPLETE) for s in states) + sum(e.count(TrialState.COMPLETE) for e in extras)
-    failed = sum(s.count(TrialState.FAIL) for s in states) + sum(e.count(TrialState.FAIL) for e in extras)
-    return {
-        "name": spec.name,
-        "spec": spec.resolved(),
-        "dataset": run.get("dataset", ""),
-        "absent_modalities": run.get("absent_modalities", []),
-        "seeds": list(spec.seeds),
-        "base_values": base_point(spec),
-        "stages": stages,
-        "started": run.get("started"),
-        "finished": run.get("finished"),
-        "finished_all": all(s.is_finished for s in states),
-        "planned": planned,
-        "done": done,
-        "failed": failed,
-        "machine": run.get("machine", {}),
-        "versions": run.get("versions", {}),
-    }
+    extras = extra_stages(spec, storage)  # stages added after the run (the analysis stage)
+    stages = [_stage_facts(spec, s.stage.name, s.stage.design, s.trials) for s in states]
+    stages += [StageFacts(e.name, e.design, {}) for e in extras]
+    counts = [*(s.count for s in states), *(e.count for e in extras)]
+    return StudyFacts(
+        name=spec.name,
+        dataset=run.get("dataset", ""),
+        absent_modalities=tuple(run.get("absent_modalities", ())),
+        text_path=text_path(make_config(spec.base, spec.train, check_files=False)),
+        seeds=tuple(spec.seeds),
+        base=spec.base,
+        base_values=base_point(spec),
+        objective=Objective(spec.objective.metric, HIGHER_IS_BETTER[spec.objective.metric.removeprefix("valid_")]),
+        stages=tuple(stages),
+        planned=sum(len(s.planned) for s in states if s.planned is not None) + sum(e.planned for e in extras),
+        done=sum(count(TrialState.COMPLETE) for count in counts),
+        failed=sum(count(TrialState.FAIL) for count in counts),
+        # The analysis stage counts in the trials, not here: the spec's stages decide "finished".
+        finished_all=all(s.is_finished for s in states),
+        started=run.get("started"),
+        finished=run.get("finished"),
+        machine=run.get("machine", {}),
+        versions=run.get("versions", {}),
+    )
+
+
+def text_path(config: TrainConfig) -> str:
+    """Which text encoder a configuration trains with, in words."""
+    if config.text_backend == "bert":
+        return (f"fine-tuned BERT-family model {config.bert_path} (learning rate {config.bert_lr:g}, "
+                f"{config.text_pooling} pooling, {config.bert_max_len} tokens)")
+    return f"frozen pre-extracted text features ({config.text_pooling} pooling)"
 
 
 @dataclass(frozen=True)
 class ExtraStage:
-    """A stage outside the spec, added by `engine.run_stage` (the analysis stage)."""
+    """A stage outside the spec, added by `StudyRunner.fit_stage` (the analysis stage)."""
 
     name: str
     design: str
@@ -99,15 +101,24 @@ def extra_stages(spec: StudySpec, storage: BaseStorage) -> list[ExtraStage]:
     return extras
 
 
-def _stage_values(design: str, trials: list[FrozenTrial]) -> dict[str, list]:
+def _open(study_dir: str | Path) -> tuple[StudySpec, BaseStorage]:
+    folder = StudyFolder(Path(study_dir))
+    spec = folder.read_spec()
+    return spec, open_storage(storage_url(spec, folder), where=f"{folder.spec_file}: storage")
+
+
+def _stage_facts(spec: StudySpec, name: str, design: str, trials: list[FrozenTrial]) -> StageFacts:
     """The values each hyperparameter took in a stage: for one_at_a_time, those on its own axis
     (the points that vary it, plus the base point); otherwise those of every varying one."""
-    if design == "one_at_a_time":
+    if design == ONE_AT_A_TIME:
         varied = [t.user_attrs.get("varied") for t in trials]
-        return {name: sorted({t.params[name] for t, v in zip(trials, varied) if v in (name, "base")})
-                for name in STUDY_HYPERPARAMETERS if name in varied}
-    values = {name: sorted({t.params[name] for t in trials if name in t.params}) for name in STUDY_HYPERPARAMETERS}
-    return {name: v for name, v in values.items() if len(v) > 1}
+        params = {name: tuple(sorted({float(t.params[name]) for t, v in zip(trials, varied) if v in (name, "base")}))
+                  for name in STUDY_HYPERPARAMETERS if name in varied}
+    else:
+        values = {p: tuple(sorted({float(t.params[p]) for t in trials if p in t.params})) for p in STUDY_HYPERPARAMETERS}
+        params = {p: v for p, v in values.items() if len(v) > 1}
+    ranges = spec.stage(name).ranges or {}
+    return StageFacts(name, design, params, frozenset(p for p, r in ranges.items() if r.log))
 
 
 def _row(stage: str, design: str, t: FrozenTrial) -> dict:
@@ -122,11 +133,12 @@ def _row(stage: str, design: str, t: FrozenTrial) -> dict:
         "varied": attrs.get("varied", ""),
         "seed": attrs.get("seed", -1),
         **{name: t.params.get(name, math.nan) for name in STUDY_HYPERPARAMETERS},
-        "value": t.value if complete and t.value is not None else math.nan,
-        **{col: float(attrs.get(col, math.nan)) for col in METRIC_COLUMNS},
+        OBJECTIVE: t.value if complete and t.value is not None else math.nan,
+        **{col: float(attrs.get(col, math.nan)) for col in (*METRIC_COLUMNS, *DIAGNOSTIC_COLUMNS, *TIMING_ATTRS)},
         "best_epoch": attrs.get("best_epoch", -1),
         "params": attrs.get("params", -1),
         "seconds": attrs.get("seconds", math.nan),
-        "error": attrs.get("error", ""),
+        **{name: attrs.get(name, "") for name in PLACEMENT_ATTRS},
+        ERROR_ATTR: attrs.get(ERROR_ATTR, ""),
         "log": attrs.get("log", ""),
     }

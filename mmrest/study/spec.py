@@ -12,12 +12,11 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, TrainConfig
+from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, Hyperparameter, TrainConfig
 from mmrest.errors import InputError
 from mmrest.metrics import HIGHER_IS_BETTER, METRIC_NAMES
 from mmrest.overrides import parse_assignments
 
-Hyperparameter = Literal["k", "v1", "v2", "xi", "alpha", "gamma", "eta"]
 Objective = Literal[tuple(f"valid_{m}" for m in METRIC_NAMES)]
 NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
 _NATURAL_MODE = {f"valid_{m}": ("max" if HIGHER_IS_BETTER[m] else "min") for m in METRIC_NAMES}
@@ -91,8 +90,11 @@ class RefineSpec(_Strict):
 
 
 class StageSpec(_Strict):
+    """A stage of the spec, or the `analysis` stage that `mmrest-study analyze` adds (its trials
+    are planned by the analysis, so it takes no grid)."""
+
     name: str = Field(pattern=NAME_PATTERN)
-    design: Literal["one_at_a_time", "grid", "tpe"]
+    design: Literal["one_at_a_time", "grid", "tpe", "analysis"]
     params: dict[Hyperparameter, list[int | float]] | None = None
     refine: RefineSpec | None = None
     ranges: dict[Hyperparameter, RangeSpec] | None = None
@@ -101,6 +103,10 @@ class StageSpec(_Strict):
 
     @model_validator(mode="after")
     def _fits_design(self) -> StageSpec:
+        if self.design == "analysis":
+            if any(v is not None for v in (self.params, self.refine, self.ranges, self.n_trials)):
+                raise ValueError("the analysis stage's trials come from `mmrest-study analyze`; it takes no grid")
+            return self
         if self.design == "tpe":
             if self.params is not None or self.refine is not None:
                 raise ValueError("a tpe stage takes `ranges` and `n_trials`, not `params` or `refine`")
@@ -123,6 +129,15 @@ class ResourcesSpec(_Strict):
 
 class RaySpec(_Strict):
     address: str | None = Field(None, description='null: a local runtime; "auto" or ray://host:port')
+    num_gpus: float | None = Field(
+        None, ge=0, description="GPUs of a local runtime, where Ray cannot detect them (null: Ray detects them)")
+
+    @model_validator(mode="after")
+    def _gpus_of_a_local_runtime(self) -> RaySpec:
+        if self.num_gpus is not None and self.address is not None:
+            raise ValueError("num_gpus declares the GPUs of a local runtime; a cluster's nodes declare their own "
+                             "(ray start --num-gpus); drop one of address and num_gpus")
+        return self
 
 
 class StudySpec(_Strict):
@@ -143,6 +158,13 @@ class StudySpec(_Strict):
     def _known_preset(cls, value: str) -> str:
         if value not in PRESETS:
             raise ValueError(f"unknown preset {value!r}; choose one of: {', '.join(PRESETS)}")
+        return value
+
+    @field_validator("stages")
+    @classmethod
+    def _no_analysis_stage(cls, value: list[StageSpec]) -> list[StageSpec]:
+        if any(stage.design == "analysis" for stage in value):
+            raise ValueError("design `analysis` is added by `mmrest-study analyze`; use one_at_a_time, grid or tpe")
         return value
 
     @field_validator("seeds")
@@ -183,14 +205,15 @@ def validate_spec(raw: dict, *, source: str, sets: dict[str, str] | None = None,
         lines = dict.fromkeys(_describe(e, source, sets) for e in err.errors())
         raise InputError("\n".join(lines)) from None
     _check_stages(spec, source, sets)
-    _check_train(spec, source, sets)
+    _check_train(spec, source, sets, check_files)
     _check_values(spec, source, sets)
     _check_dataset(spec, source, sets, check_files)
-    if spec.dataset.path is None:
-        return spec
-    # Absolute paths, so that a resume from another folder reads the same files.
+    # Absolute paths, so that a resume from another folder, and every trial, read the same files.
     absolute = {k: str(Path(v).resolve()) for k in ("path", "labels") if (v := getattr(spec.dataset, k))}
-    return spec.model_copy(update={"dataset": spec.dataset.model_copy(update=absolute)})
+    train = dict(spec.train)
+    if train.get("bert_path"):
+        train["bert_path"] = str(Path(train["bert_path"]).resolve())
+    return spec.model_copy(update={"dataset": spec.dataset.model_copy(update=absolute), "train": train})
 
 
 def _read_yaml(path: Path) -> dict:
@@ -302,16 +325,20 @@ def _check_stages(spec: StudySpec, source: str, sets: dict[str, str]) -> None:
         seen[stage.name] = stage
 
 
-def _check_train(spec: StudySpec, source: str, sets: dict[str, str]) -> None:
+def _check_train(spec: StudySpec, source: str, sets: dict[str, str], check_files: bool) -> None:
     if "seed" in spec.train:
         where = _source_of(("train", "seed"), source, sets)
         raise InputError(f"{where}: train.seed: each trial's seed comes from `seeds`; remove train.seed")
-    _train_config(spec, {}, ("train",), source, sets)
+    _train_config(spec, {}, ("train",), source, sets, check_files=check_files)
 
 
-def _train_config(spec: StudySpec, extra: dict, loc: tuple, source: str, sets: dict[str, str]) -> TrainConfig:
+def _train_config(spec: StudySpec, extra: dict, loc: tuple, source: str, sets: dict[str, str],
+                  *, check_files: bool = False) -> TrainConfig:
+    """The training config of the base point with `extra` applied; InputError names `loc` and the
+    source of its value. The BERT folder is checked once, for `train` (`check_files`)."""
+    values = {**PRESETS[spec.base], **spec.train, **extra}
     try:
-        return TrainConfig(**{**PRESETS[spec.base], **spec.train, **extra})
+        return TrainConfig.model_validate(values, context={"check_files": check_files})
     except ValidationError as err:
         lines = []
         for e in err.errors():
@@ -319,6 +346,8 @@ def _train_config(spec: StudySpec, extra: dict, loc: tuple, source: str, sets: d
             where = f"{_source_of(full, source, sets)}: {key_path(full)}"
             if e["type"] == "extra_forbidden":
                 lines.append(f"{where}: unknown training option. Known: {', '.join(TrainConfig.model_fields)}")
+            elif not e["loc"]:
+                lines.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
             else:
                 lines.append(f"{where} = {e.get('input')!r}: {e['msg']}")
         raise InputError("\n".join(lines)) from None

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from optuna.trial import TrialState
 
 from mmrest.study.folder import StudyFolder
-from mmrest.study.planner import format_value, plan_stage
-from mmrest.study.progress import format_seconds
+from mmrest.formatting import format_duration, format_value
+from mmrest.study.planner import plan_stage
 from mmrest.study.results import ExtraStage, extra_stages
 from mmrest.study.spec import StudySpec
 from mmrest.study.state import StageState, best_trial, stage_states
@@ -91,10 +91,10 @@ def render_status(status: StudyStatus) -> str:
     if status.best:
         params = ", ".join(f"{k}={format_value(v)}" for k, v in status.best["params"].items())
         lines.append(f"best so far: {status.objective} {status.best['value']:.4f} at {status.best['key']} ({params})")
-    elapsed = "-" if status.elapsed_s is None else format_seconds(status.elapsed_s)
+    elapsed = "-" if status.elapsed_s is None else format_duration(status.elapsed_s)
     left = "unknown until a trial finishes"
     if status.remaining_s is not None:
-        left = "about " + format_seconds(status.remaining_s)
+        left = "about " + format_duration(status.remaining_s)
     if status.unplanned and status.remaining_s is not None:
         left += f" (not counting {', '.join(status.unplanned)}, planned later)"
     lines.append(f"elapsed {elapsed}; remaining {left if status.state != 'finished' else '0s'}")
@@ -117,7 +117,7 @@ def render_plan(spec: StudySpec, folder: StudyFolder, states: list[StageState] |
         lines.append(_plan_line(spec, state))
     estimate = None if states is None else estimate_seconds(spec, states)
     lines.append("time: " + ("no estimate until trials have finished" if estimate is None
-                             else f"about {format_seconds(estimate)} for the planned trials left"))
+                             else f"about {format_duration(estimate)} for the planned trials left"))
     return "\n".join(lines)
 
 

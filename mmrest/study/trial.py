@@ -7,6 +7,7 @@ trial's log.
 """
 from __future__ import annotations
 
+import os
 import socket
 import time
 import traceback
@@ -38,6 +39,7 @@ def run_trial(config: dict, *, data: MSADataset) -> None:
             tune.report({"epoch": record.epoch, "objective": record.valid[metric],
                          "train_loss": record.train_loss, "valid_loss": record.valid_loss})
 
+        started_at = time.time()
         try:
             result = train(TrainConfig(**config["train"]), data, device=config["device"],
                            on_epoch=on_epoch, out_dir=out_dir)
@@ -47,7 +49,8 @@ def run_trial(config: dict, *, data: MSADataset) -> None:
             tune.report({"outcome": "error", "error": f"{type(err).__name__}: {err}"})
             return
         _log(log, f"done: best epoch {result.best_epoch}, {config['objective']} {result.valid[metric]:.4f}")
-        tune.report({"outcome": "done", **outcome(result)})
+        tune.report({"outcome": "done", **outcome(result), **placement(config["device"]),
+                     "started_at": started_at, "ended_at": time.time()})
 
 
 def outcome(result: TrainResult) -> dict:
@@ -60,6 +63,12 @@ def outcome(result: TrainResult) -> dict:
         "params": int(result.params),
         "seconds": float(result.seconds),
     }
+
+
+def placement(device: str) -> dict:
+    """Where the trial trained: the torch device, and the GPUs Ray gave it as the worker saw them
+    (CUDA_VISIBLE_DEVICES, which Ray sets for a trial with a GPU share; "" without one)."""
+    return {"device": str(torch.device(device)), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
 
 
 def _log(log, message: str) -> None:

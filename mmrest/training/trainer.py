@@ -143,9 +143,18 @@ def train(
     """Train MMRest on `data` under `config` and return validation and test metrics at the
     epoch with the lowest validation loss. `on_epoch` sees every epoch's record as it ends;
     `out_dir`, if given, receives the best checkpoint (`best.pt`) and the test outputs at that
-    epoch (`test_outputs.npz`: ids, labels, pred, z, M0, dM, centers, active)."""
-    started = time.perf_counter()
+    epoch (`test_outputs.npz`: ids, labels, pred, z, M0, dM, centers, active).
+
+    The run seeds torch's global generator (initial weights, dropout) from `config.seed`, inside
+    a fork of it: the caller's generator is left as it was."""
     device = torch.device(device)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else [], device_type=device.type):
+        return _train(config, data, device, on_epoch, out_dir)
+
+
+def _train(config: TrainConfig, data: MSADataset, device: torch.device,
+           on_epoch: Callable[[EpochRecord], None] | None, out_dir: Path | None) -> TrainResult:
+    started = time.perf_counter()
     tensors = to_tensors(data, config, device)
     run = _build(config, data, device)
     valid_labels = data.valid.labels.astype(np.float64)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mmrest.analysis.variance import (
-    EUCLIDEAN, GLOBAL, LOCAL, NO_CLUSTERS, decompose, nearest_center, row_bins, variance_settings,
+    EUCLIDEAN, GLOBAL, LOCAL, NO_CLUSTERS, decompose, nearest_center, variance_settings,
     variance_table,
 )
 
@@ -102,11 +102,6 @@ def test_nearest_center_uses_each_clusters_own_metric_and_skips_inactive_ones():
     assert nearest_center(x, M0, dM, centers, np.array([False, True]), beta=0.0).tolist() == [1, 1, 1]
     with pytest.raises(ValueError, match="no active cluster"):
         nearest_center(x, M0, dM, centers, np.array([False, False]), beta=0.0)
-
-
-def test_row_bins_follow_spec_2_1():
-    labels = [-3.0, -2.5, -2.4, -1.5, -1.4, -0.5, -0.4, 0.0, 0.4, 0.5, 1.4, 1.5, 2.4, 2.5, 3.0]
-    assert row_bins(np.array(labels)).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 6, 6]
 
 
 def _outputs(active):

@@ -2,35 +2,19 @@
 import numpy as np
 import pytest
 import torch
+from label_oracle import oracle_bin
 
 import mmrest
+from mmrest.labels import label_bins
 from mmrest.model.mmc import (
     _cap_may_bind,
     _pair_weights_reading_counts,
     _pair_weights_without_sync,
-    label_bins,
     mmc_loss,
     pair_weights,
 )
 
 HYPER = dict(v1=0.8, v2=1.0, xi=3.0, alpha=1.0)
-
-
-def oracle_bin(y: float) -> int:
-    """Spec 2.1 written out bin by bin, independently of label_bins' formula."""
-    if y <= -2.5:
-        return 0
-    if y <= -1.5:
-        return 1
-    if y <= -0.5:
-        return 2
-    if y < 0.5:
-        return 3
-    if y < 1.5:
-        return 4
-    if y < 2.5:
-        return 5
-    return 6
 
 
 def oracle_loss(x, labels, assignment, centers, M0, dM, *, v1, v2, xi, alpha, beta=0.01, kept=None):
@@ -119,12 +103,6 @@ def random_case(seed, n_rows, n_clusters, dim, dtype=torch.float64, n_empty=0):
     b = torch.randn(n_clusters, dim, dim, generator=g, dtype=dtype) / dim**0.5
     dM = 0.2 * b @ b.transpose(1, 2)
     return x, labels, assignment, centers, M0, dM
-
-
-def test_label_bins_edges():
-    y = torch.tensor([-3.0, -2.5, -2.49, -1.5, -1.49, -0.5, -0.49, 0.0, 0.49, 0.5, 1.49, 1.5, 2.49, 2.5, 3.0])
-    assert label_bins(y).tolist() == [oracle_bin(v) for v in y.tolist()]
-    assert label_bins(y).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 6, 6]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from html import unescape
 
 import pytest
 from report_analysis import hand_analysis
-from report_tables import PAPER, disagree_case
+from trial_tables import PAPER, disagree_case
 
 from mmrest.analysis.variance import NO_CLUSTERS
 from mmrest.report.build import build_report, compute_report
@@ -68,7 +68,7 @@ def test_variance_table_gives_three_settings_and_says_what_does_not_apply(tmp_pa
     full_local = analysis.variance[0]
     triple = " / ".join(f"{s.mean:.4g}" for s in (full_local.total, full_local.between, full_local.within))
     assert f"<b>{triple}</b>" in table
-    assert table.count(unescape(NO_CLUSTERS).replace("'", "&#x27;")) == 2  # (a) and (b) of the w/o L_MMC model
+    assert table.count(unescape(NO_CLUSTERS).replace("'", "&#39;")) == 2  # (a) and (b) of the w/o L_MMC model
 
 
 def test_case_table_escapes_transcripts_and_lists_every_variant(tmp_path, case):

@@ -4,7 +4,7 @@ their bars."""
 import pytest
 from report_analysis import hand_analysis
 from report_browser import open_page
-from report_tables import disagree_case
+from trial_tables import disagree_case
 
 from mmrest.report.build import build_report, compute_report
 

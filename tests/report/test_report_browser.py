@@ -1,8 +1,10 @@
 """The report in a real headless Chromium: it loads with no console error, exception or network
 request, every figure and every panel is drawn, and the split buttons switch the traces."""
+from dataclasses import replace
+
 import pytest
 from report_browser import open_page
-from report_tables import facts, grid_rows, grid_stage, realistic_case, table, tpe_case, trial
+from trial_tables import facts, grid_rows, grid_stage, realistic_case, table, tpe_case, trial
 
 from mmrest.report.build import build_report
 
@@ -33,10 +35,9 @@ def report(tmp_path_factory):
         trial(stage="coarse", varied="k", k=13, seed=1111, state="FAIL", error="RuntimeError: NaN loss"),
     ]
     trials = table(trials.to_dict("records") + grid_rows() + tpe_trials.to_dict("records") + extra)
-    raw["stages"][0]["params"]["eta"] = [0.005, 0.01, 0.02]
-    raw["stages"] += [grid_stage(), *tpe_raw["stages"]]
-    raw = facts(raw["stages"], trials, finished_all=False, seeds=(1111, 1112, 1113))
-    raw["spec"]["stages"] = tpe_raw["spec"]["stages"]
+    coarse = replace(raw.stages[0], params={**raw.stages[0].params, "eta": (0.005, 0.01, 0.02)})
+    stages = [coarse, *raw.stages[1:], grid_stage(), *tpe_raw.stages]
+    raw = facts(stages, trials, finished_all=False, seeds=(1111, 1112, 1113))
     return build_report(trials, raw, tmp_path_factory.mktemp("report") / "study.html", split="valid")
 
 

@@ -2,21 +2,21 @@
 import math
 
 import pytest
-from report_tables import (
+from trial_tables import (
     disagree_case, disagree_rows, facts, grid_rows, grid_stage, oat_stage, realistic_case, table, tpe_case,
     trial,
 )
 
 from mmrest.report.build import compute_report
 from mmrest.report.compute import curves, study_facts_summary
-from mmrest.report.table import complete, objective, tuning_stages
+from mmrest.trial_table import complete
 
 R2 = math.sqrt(2)
 
 
 def test_curve_points_are_seed_statistics_by_hand():
     trials, raw = disagree_case()
-    (curve,) = curves(complete(trials), tuning_stages(raw), raw["base_values"], {"alpha": 1.0})
+    (curve,) = curves(complete(trials), raw.tuning_stages(), raw.base_values, {"alpha": 1.0})
     assert (curve.param, curve.paper, curve.chosen, curve.log_x) == ("alpha", 1.0, 1.0, True)
     (s,) = curve.series
     assert (s.stage, s.design, s.x, s.n) == ("coarse", "one_at_a_time", (0.5, 1.0, 2.0), (2, 2, 2))
@@ -35,7 +35,7 @@ def test_failed_running_and_waiting_trials_draw_no_point():
     ]
     trials = table(rows)
     raw = facts([oat_stage(alpha=[0.25, 0.5, 1.0, 2.0, 4.0, 8.0])], trials, finished_all=False)
-    (curve,) = curves(complete(trials), tuning_stages(raw), raw["base_values"], {})
+    (curve,) = curves(complete(trials), raw.tuning_stages(), raw.base_values, {})
     assert curve.series[0].x == (0.5, 1.0, 2.0) and curve.chosen is None
 
 
@@ -53,7 +53,7 @@ def test_axes_are_log_where_the_first_grid_is_log_spaced():
 def test_grid_curves_average_over_the_other_parameter():
     trials = table(grid_rows())
     raw = facts([grid_stage()], trials)
-    (xi, alpha) = curves(complete(trials), tuning_stages(raw), raw["base_values"], {})
+    (xi, alpha) = curves(complete(trials), raw.tuning_stages(), raw.base_values, {})
     (s,) = alpha.series
     assert (s.stage, s.stage_index, s.design) == ("grid", 0, "grid")
     assert s.n == (6, 6, 6)  # 3 xi values x 2 seeds
@@ -68,7 +68,7 @@ def test_facts_of_a_partial_study_with_a_failure():
     ]
     trials = table(rows)
     raw = facts([oat_stage(alpha=[0.5, 1.0, 2.0, 4.0, 8.0])], trials, finished_all=False, planned=10)
-    f = study_facts_summary(trials, raw, objective(raw))
+    f = study_facts_summary(trials, raw)
     assert (f.planned, f.done, f.failed, f.running, f.waiting) == (10, 6, 1, 1, 1)
     assert f.partial and f.wall_seconds is None and f.finished is None
     assert f.trial_seconds == 6 * 10.0 + 4.0
@@ -80,14 +80,14 @@ def test_facts_of_a_partial_study_with_a_failure():
 
 def test_a_finished_study_is_not_partial_and_has_a_wall_time():
     trials, raw = disagree_case()
-    f = study_facts_summary(trials, raw, objective(raw))
+    f = study_facts_summary(trials, raw)
     assert not f.partial and f.wall_seconds == 3723.0 and f.failures == ()
 
 
 def test_unfinished_without_queued_trials_is_still_partial():
     trials = table(disagree_rows())
     raw = facts([oat_stage(alpha=[0.5, 1.0, 2.0, 4.0])], trials, finished_all=False, planned=8)
-    assert study_facts_summary(trials, raw, objective(raw)).partial
+    assert study_facts_summary(trials, raw).partial
 
 
 def test_a_tpe_stage_takes_its_log_axis_from_the_spec_range():

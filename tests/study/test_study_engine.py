@@ -4,6 +4,7 @@ the refine stage, status, and the refusals of a second run."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import optuna
@@ -16,7 +17,8 @@ from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.metrics import METRIC_NAMES
 from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import plan_stage
-from mmrest.study.results import COLUMNS, load_trials, study_facts
+from mmrest.study.results import load_trials, study_facts
+from mmrest.trial_table import COLUMNS, Objective
 from mmrest.study.state import point_results, stage_states
 from mmrest.study.storage import open_storage, storage_url
 
@@ -73,7 +75,20 @@ def test_refine_stage_ran_exactly_its_plan(finished_study):
     expected = plan_stage(spec, spec.stages[1], point_results(states[0]))
     fine = states[1].trials
     assert sorted(t.user_attrs["key"] for t in fine) == sorted(p.key for p in expected)
-    # Every refined value lies between the coarse neighbours of its parameter's winner.
+    coarse = point_results(states[0])
+    refined = {t.user_attrs["varied"] for t in fine}
+    assert "eta" in refined and refined <= {"k", "gamma", "eta"}
+    # Every refined value lies between the coarse neighbours of its parameter's winner (the point
+    # with the lowest seed-mean valid MAE on that parameter's line), and differs from the points
+    # already run.
+    for name in refined:
+        line = [r for r in coarse if r.varied in (name, "base")]
+        axis = sorted(r.point[name] for r in line)
+        winner = min((r for r in line if math.isfinite(r.value)), key=lambda r: r.value).point[name]
+        i = axis.index(winner)
+        low, high = axis[max(i - 1, 0)], axis[min(i + 1, len(axis) - 1)]
+        values = {t.params[name] for t in fine if t.user_attrs["varied"] == name}
+        assert values and all(low < v < high for v in values), (name, low, high, values)
     for t in fine:
         if t.user_attrs["varied"] == "eta":
             assert t.state == TrialState.FAIL  # log-spaced between 0.01 and 1e308: still diverges
@@ -83,7 +98,7 @@ def test_refine_stage_ran_exactly_its_plan(finished_study):
 
 def test_load_trials_matches_the_contract(finished_study):
     table = load_trials(finished_study)
-    assert list(table.columns) == COLUMNS
+    assert tuple(table.columns) == COLUMNS
     assert len(table) == 12 + len(table[table.stage == "fine"])
     assert table.key.is_unique
     failed = table[table.state == "FAIL"]
@@ -95,14 +110,15 @@ def test_load_trials_matches_the_contract(finished_study):
 
 def test_study_facts(finished_study):
     facts = study_facts(finished_study)
-    assert facts["name"] == "e2e" and facts["seeds"] == [1, 2]
-    assert facts["spec"]["objective"] == {"metric": "valid_mae", "mode": "min"}
-    assert facts["base_values"]["k"] == 7 and facts["base_values"]["gamma"] == 0.05
-    assert facts["finished_all"] is True and facts["finished"] is not None
-    assert facts["done"] + facts["failed"] == facts["planned"]
-    assert facts["stages"][0]["params"]["k"] == [3, 5, 7]
-    assert facts["dataset"].startswith("synthetic mosi")
-    assert set(facts["versions"]) == {"python", "torch", "ray", "optuna", "mmrest"}
+    assert facts.name == "e2e" and facts.seeds == (1, 2)
+    assert facts.objective == Objective("valid_mae", higher_is_better=False)
+    assert facts.base_values["k"] == 7 and facts.base_values["gamma"] == 0.05
+    assert facts.finished_all is True and facts.finished is not None
+    assert facts.done + facts.failed == facts.planned
+    assert facts.stages[0].params["k"] == (3.0, 5.0, 7.0)
+    assert facts.dataset.startswith("synthetic mosi")
+    assert facts.text_path == "frozen pre-extracted text features (cls pooling)"
+    assert set(facts.versions) == {"python", "torch", "ray", "optuna", "mmrest"}
 
 
 def test_status_json(finished_study, capsys):
@@ -125,7 +141,8 @@ def test_status_text(finished_study, capsys):
 def test_rerun_of_a_finished_study_does_nothing(finished_study, capsys):
     before = _snapshot(finished_study)
     spec = finished_study.parent.parent / "e2e.yaml"
-    assert main(["run", str(spec), "--studies-dir", str(finished_study.parent), "--resume"]) == 0
+    # Finished, with failed trials: nothing runs, and the exit code still says trials failed.
+    assert main(["run", str(spec), "--studies-dir", str(finished_study.parent), "--resume"]) == 1
     assert "nothing to do" in capsys.readouterr().out
     assert _snapshot(finished_study) == before
 

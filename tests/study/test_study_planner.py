@@ -10,8 +10,6 @@ from mmrest.study.planner import (
     PointResult,
     base_point,
     between,
-    format_value,
-    is_log_spaced,
     plan_stage,
     refine_values,
 )
@@ -126,20 +124,11 @@ def test_refine_needs_its_source_results():
         plan_stage(spec, spec.stages[1])
 
 
-@pytest.mark.parametrize("values, log", [
-    ([1, 3, 10, 30, 100], True), ([0.2, 0.4, 0.8, 1.6], True), ([3, 5, 7, 9, 11], False),
-    ([0, 0.05, 0.5], False), ([1, 100], True), ([1, 2], False), ([5], False),
-])
-def test_is_log_spaced(values, log):
-    assert is_log_spaced(values) is log
-
-
-def test_between_and_format_value():
+def test_between():
     assert between(1, 5, 3, log=False, integer=False) == [2.0, 3.0, 4.0]
     assert between(1, 100, 1, log=True, integer=False) == [10.0]
     assert between(3, 5, 3, log=False, integer=True) == [4]  # 3.5, 4, 4.5 round to 4 (and 4, 4)
     assert between(2, 2, 3, log=False, integer=False) == []
-    assert [format_value(v) for v in (5, 5.0, 0.05, 1e-05, 1e308)] == ["5", "5", "0.05", "1e-05", "1e+308"]
 
 
 def test_base_point_applies_train_overrides():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from mmrest.study.planner import PlannedTrial
-from mmrest.study.progress import Progress, format_seconds
+from mmrest.study.progress import Progress
 from mmrest.study.recorder import Finished
 
 
@@ -41,7 +41,3 @@ def test_mode_max_keeps_the_highest():
         progress("started", _trial(f"s/{value}"))
         progress("finished", Finished(_trial(f"s/{value}"), True, value, 1.0))
     assert progress.best == (40.0, "s/40.0")
-
-
-def test_format_seconds():
-    assert [format_seconds(s) for s in (4.4, 65, 3600 * 2 + 60 * 5)] == ["4s", "1m05s", "2h05m"]

@@ -47,16 +47,26 @@ def _trials(journal: Path) -> list:
         return []  # the stage's study is not created yet
 
 
-def _wait_for_mid_run(journal: Path, process: subprocess.Popen, timeout_s: float = 180) -> None:
+def _stop_mid_run(journal: Path, process: subprocess.Popen, timeout_s: float = 180) -> None:
+    """Freeze the driver (SIGSTOP) at a state with a finished and a running trial, checked while
+    it is frozen: the driver is the journal's only writer, so the state cannot move on between
+    the check and the kill that follows."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        states = Counter(t.state for t in _trials(journal))
-        if states[TrialState.COMPLETE] >= 1 and states[TrialState.RUNNING] >= 1:
-            return
         if process.poll() is not None:
             pytest.fail(f"the run ended before it could be killed:\n{process.stdout.read()}")
+        if _mid_run(journal):
+            process.send_signal(signal.SIGSTOP)
+            if _mid_run(journal):
+                return
+            process.send_signal(signal.SIGCONT)
         time.sleep(0.1)
     pytest.fail("no moment with a finished and a running trial")
+
+
+def _mid_run(journal: Path) -> bool:
+    states = Counter(t.state for t in _trials(journal))
+    return states[TrialState.COMPLETE] >= 1 and states[TrialState.RUNNING] >= 1
 
 
 def test_kill_then_resume(tmp_path):
@@ -68,7 +78,7 @@ def test_kill_then_resume(tmp_path):
     first = _run(spec, studies)
     session = None
     try:
-        _wait_for_mid_run(journal, first)
+        _stop_mid_run(journal, first)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
         session = json.loads((folder / "driver.json").read_text())["ray_session"]

@@ -85,3 +85,14 @@ def test_checkpoint_is_the_best_epoch(tiny, tmp_path):
     result = train(make_config("mosi", FAST), tiny, out_dir=tmp_path)
     ckpt = torch.load(tmp_path / "best.pt", weights_only=False)
     assert ckpt["epoch"] == result.best_epoch and ckpt["config"]["k"] == 7
+
+
+def test_training_leaves_the_callers_generator_alone(tiny):
+    cfg = make_config("mosi", {**FAST, "max_epochs": 2, "seed": 5})
+    torch.manual_seed(123)
+    expected = torch.rand(4)
+    torch.manual_seed(123)
+    first = train(cfg, tiny)
+    assert torch.equal(torch.rand(4), expected)  # the caller's stream goes on as if no run happened
+    torch.manual_seed(999)
+    assert train(cfg, tiny).test == first.test  # and the caller's seed does not reach the run

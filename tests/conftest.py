@@ -1,5 +1,7 @@
-"""Shared fixtures of the study tests: a tiny spec, one real Ray head for the whole session, and
-one finished tiny study that several tests read."""
+"""Shared test fixtures. `tests/fixtures` holds modules that several test folders import by name
+(hand-made trial tables in the schema of mmrest.trial_table, the tiny data files, the study and
+browser helpers); the session fixtures here give every folder one real Ray head and one finished
+tiny study."""
 from __future__ import annotations
 
 import os
@@ -13,9 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-from study_helpers import HEAD_ENV, free_port, run_on_head, tiny_spec, write_spec
 
-from mmrest.study.cluster import reap_orphans
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from study_helpers import HEAD_ENV, free_port, run_on_head, tiny_spec, write_spec  # noqa: E402
+
+from mmrest.study.cluster import reap_orphans  # noqa: E402
 
 RAY = str(Path(sys.executable).with_name("ray"))
 
@@ -36,7 +40,7 @@ def ray_head():
     )
     address = f"127.0.0.1:{port}"
     try:
-        _wait_for_port(port, head, timeout_s=60)
+        _wait_for_head(port, Path(temp), head, timeout_s=60)
         yield address
     finally:
         _stop_group(head)
@@ -44,18 +48,25 @@ def ray_head():
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, timeout_s: float) -> None:
+def _wait_for_head(port: int, temp: Path, process: subprocess.Popen, timeout_s: float) -> None:
+    """Until the GCS answers on its port and the raylet has opened its socket (the GCS answers
+    before the raylet is up, and a driver that joins before then fails)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"ray start exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            time.sleep(2)  # the GCS answers before the raylet has registered
+        if (temp / "session_latest" / "sockets" / "raylet").exists() and _listening(port):
             return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout_s}s")
+        time.sleep(0.2)
+    raise RuntimeError(f"no Ray head on port {port} after {timeout_s}s")
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def _stop_group(process: subprocess.Popen) -> None:
@@ -82,5 +93,7 @@ def finished_study(tmp_path_factory, ray_head) -> Path:
     root = tmp_path_factory.mktemp("e2e")
     spec = write_spec(root / "e2e.yaml", tiny_spec("e2e", stages=E2E_STAGES))
     run = run_on_head("run", str(spec), "--studies-dir", str(root / "studies"), "--ray-address", ray_head)
-    assert run.returncode == 0, run.stdout + run.stderr
+    # The eta = 1e308 trials fail: the study finishes, and its exit code and last lines say so.
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "trial(s) failed" in run.stdout and "coarse/eta=1e+308/seed=1: " in run.stdout, run.stdout
     return root / "studies" / "e2e"

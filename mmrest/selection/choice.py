@@ -17,13 +17,9 @@ import yaml
 
 from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.metrics import HIGHER_IS_BETTER, METRIC_NAMES
-from mmrest.report.compute import seed_stats
-from mmrest.report.rules import Rule, order
-from mmrest.report.table import (
-    OBJECTIVE, ONE_AT_A_TIME, Objective, Stage, line_rows, metric_column, varied_parameters,
-)
-
-VALID_COLUMNS = tuple(metric_column("valid", m) for m in METRIC_NAMES)
+from mmrest.selection.rows import decisive_rows, seed_stats, varied_parameters
+from mmrest.selection.rules import Rule, order
+from mmrest.trial_table import OBJECTIVE, VALID_COLUMNS, Objective, StageFacts
 
 
 @dataclass(frozen=True)
@@ -67,38 +63,12 @@ class Choices:
     yaml: str
 
 
-def decisive_rows(done: pd.DataFrame, stages: list[Stage], param: str) -> tuple[Stage | None, pd.DataFrame]:
-    """The stage a choice of `param` rests on and its rows (see the module docstring)."""
-    for i in reversed(range(len(stages))):
-        stage = stages[i]
-        if len(set(stage.params.get(param, ()))) < 2:
-            continue
-        rows = line_rows(done, stage, param)
-        if rows.empty:
-            continue
-        if stage.design == ONE_AT_A_TIME:
-            rows = _with_earlier_lines(done, stages[:i], param, rows)
-        return stage, rows
-    return None, done.iloc[0:0]
-
-
-def _with_earlier_lines(done: pd.DataFrame, earlier: list[Stage], param: str, rows: pd.DataFrame) -> pd.DataFrame:
-    others = [p for p in STUDY_HYPERPARAMETERS if p != param]
-    fixed = rows[others].iloc[0].to_numpy(dtype=float)
-    parts = [rows]
-    for stage in reversed(earlier):
-        if stage.design == ONE_AT_A_TIME and param in stage.params:
-            line = line_rows(done, stage, param)
-            same = np.isclose(line[others].to_numpy(dtype=float), fixed, rtol=1e-9).all(axis=1)
-            parts.append(line.loc[same])
-    # A point rerun in a later stage with the same seed counts once (the later run).
-    return pd.concat(parts).drop_duplicates(subset=[*STUDY_HYPERPARAMETERS, "seed"], keep="first")
-
-
 def choose(
-    done: pd.DataFrame, stages: list[Stage], base_values: dict, objective: Objective, rule: Rule,
+    done: pd.DataFrame, stages: tuple[StageFacts, ...], base_values: dict, objective: Objective, rule: Rule,
     *, study_name: str, base: str | None,
 ) -> Choices:
+    """Per varied hyperparameter, the value `rule` picks on the validation metrics of `done` (the
+    complete tuning trials), and the configuration they make together."""
     paper = np.array([float(base_values[p]) for p in STUDY_HYPERPARAMETERS])
     items = []
     for param in varied_parameters(stages):
@@ -113,7 +83,7 @@ def choose(
 
 
 def _choose_one(
-    param: str, paper: np.ndarray, stage: Stage | None, rows: pd.DataFrame, objective: Objective, rule: Rule,
+    param: str, paper: np.ndarray, stage: StageFacts | None, rows: pd.DataFrame, objective: Objective, rule: Rule,
 ) -> Choice:
     paper_value = float(paper[STUDY_HYPERPARAMETERS.index(param)])
     if stage is None:

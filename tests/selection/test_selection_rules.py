@@ -4,7 +4,7 @@ import pytest
 
 from mmrest.errors import InputError
 from mmrest.metrics import METRIC_NAMES
-from mmrest.report.rules import MEAN_RANK, OBJECTIVE, RULES, average_ranks, get_rule, order
+from mmrest.selection.rules import MEAN_RANK, OBJECTIVE, RULES, average_ranks, get_rule, order
 
 
 def _ranks_by_loop(values):

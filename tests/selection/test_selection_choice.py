@@ -3,18 +3,19 @@ import math
 
 import pytest
 import yaml
-from report_tables import (
+from trial_tables import (
     PAPER, disagree_case, disagree_rows, facts, grid_rows, grid_stage, oat_stage, table, trial,
 )
 
-from mmrest.report.choice import choose, config_yaml, decisive_rows
-from mmrest.report.rules import MEAN_RANK, OBJECTIVE
-from mmrest.report.table import complete, objective, tuning_stages
+from mmrest.selection.choice import choose, config_yaml
+from mmrest.selection.rows import decisive_rows
+from mmrest.selection.rules import MEAN_RANK, OBJECTIVE
+from mmrest.trial_table import complete
 
 
 def _choose(trials, raw_facts, rule=MEAN_RANK):
     return choose(
-        complete(trials), tuning_stages(raw_facts), raw_facts["base_values"], objective(raw_facts), rule,
+        complete(trials), raw_facts.tuning_stages(), raw_facts.base_values, raw_facts.objective, rule,
         study_name="hand", base="mosi",
     )
 
@@ -88,7 +89,7 @@ def _fine_rows(**fixed):
 def test_a_finer_stage_joins_the_coarse_line_and_a_rerun_point_counts_once():
     trials = table(disagree_rows() + _fine_rows())
     raw = facts([oat_stage(alpha=[0.5, 1.0, 2.0]), oat_stage("fine", alpha=[0.7, 1.0, 1.4])], trials)
-    stage, rows = decisive_rows(complete(trials), tuning_stages(raw), "alpha")
+    stage, rows = decisive_rows(complete(trials), raw.tuning_stages(), "alpha")
     assert stage.name == "fine"
     assert sorted(rows["alpha"].unique()) == [0.5, 0.7, 1.0, 1.4, 2.0]
     base = rows.loc[rows["alpha"] == 1.0]
@@ -99,7 +100,7 @@ def test_a_finer_stage_joins_the_coarse_line_and_a_rerun_point_counts_once():
 def test_a_finer_stage_around_another_base_does_not_pool():
     trials = table(disagree_rows() + _fine_rows(k=5))
     raw = facts([oat_stage(alpha=[0.5, 1.0, 2.0]), oat_stage("fine", alpha=[0.7, 1.0, 1.4])], trials)
-    stage, rows = decisive_rows(complete(trials), tuning_stages(raw), "alpha")
+    stage, rows = decisive_rows(complete(trials), raw.tuning_stages(), "alpha")
     assert stage.name == "fine" and len(rows) == 6 and (rows["stage"] == "fine").all()
 
 

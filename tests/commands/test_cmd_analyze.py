@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from report_browser import Chromium, chromium_binary, open_page
 
 from mmrest.analysis.outputs import OUTPUTS_FILE, load_outputs
 from mmrest.analysis.stage import normal_config, plan_analysis
@@ -23,10 +23,7 @@ from mmrest.report.build import compute_report
 from mmrest.study.folder import StudyFolder
 from mmrest.study.results import load_trials, study_facts
 from mmrest.study.status import StageCounts, study_status
-
-# The browser harness lives with the report tests (test folders are not packages).
-sys.path.insert(0, str(Path(__file__).parents[1] / "report"))
-from report_browser import Chromium, chromium_binary, open_page  # noqa: E402
+from mmrest.trial_table import StageFacts
 
 pytestmark = pytest.mark.slow
 
@@ -74,8 +71,8 @@ def test_the_analysis_stage_is_recorded_like_any_stage(studied):
         assert msa_metrics(outputs.pred, outputs.labels) == pytest.approx({m: getattr(row, f"test_{m}") for m in METRIC_NAMES})
         assert outputs.active.any() == (row.varied != NO_MMC)
     facts = study_facts(studied)
-    assert facts["stages"][-1] == {"name": "analysis", "design": "analysis", "params": {}}
-    assert (facts["planned"], facts["done"], facts["failed"]) == (12, 12, 0)
+    assert facts.stages[-1] == StageFacts("analysis", "analysis", {})
+    assert (facts.planned, facts.done, facts.failed) == (12, 12, 0)
     status = study_status(StudyFolder(studied))
     assert status.stages["analysis"] == StageCounts(design="analysis", planned=6, done=6, running=0, failed=0)
     # The report's tuning numbers leave the analysis stage out.

@@ -39,6 +39,13 @@ BAD_SPECS = {
     "tpe without ranges": ({"stages": [{"name": "t", "design": "tpe", "n_trials": 3}]}, "stages[0]: a tpe stage needs `ranges`"),
     "bad preset": ({"base": "cmu"}, "base = 'cmu': unknown preset"),
     "zero concurrency": ({"max_concurrent": 0}, "max_concurrent = 0"),
+    "hidden size not d1": ({"train": {"hidden": 32}}, "train: hidden = 32 and d1 = 64 differ"),
+    "bert without a folder": ({"train": {"text_backend": "bert"}}, "train: text_backend = bert needs bert_path"),
+    "bert folder missing": ({"train": {"text_backend": "bert", "bert_path": "no/such/bert"}},
+                            "is not a model folder (no config.json there); on a machine with internet"),
+    "analysis stage in the spec": ({"stages": [{"name": "a", "design": "analysis"}]},
+                                   "design `analysis` is added by `mmrest-study analyze`"),
+    "gpus declared for a cluster": ({"ray": {"address": "auto", "num_gpus": 1}}, "ray: num_gpus declares the GPUs"),
 }
 
 
@@ -51,6 +58,27 @@ def test_bad_spec_exits_2_naming_file_and_key(case, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{spec}: " in err and message in err
     assert not studies.exists()
+
+
+def test_gpu_trials_on_a_machine_without_gpus_are_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("mmrest.study.runner._local_gpus", lambda: 0)  # whatever this machine has
+    spec = write_spec(tmp_path / "gpu.yaml", tiny_spec("gpu", resources={"cpu": 1, "gpu": 0.5}))
+    assert main(["run", str(spec), "--studies-dir", str(tmp_path / "studies")]) == 2
+    assert "resources.gpu = 0.5, but this machine has no GPU that Ray can see" in capsys.readouterr().err
+    assert not (tmp_path / "studies").exists()
+    # Declaring the local runtime's GPUs (ray.num_gpus) is the way out where Ray cannot see them.
+    declared = write_spec(tmp_path / "declared.yaml", tiny_spec("gpu", resources={"cpu": 1, "gpu": 0.5},
+                                                                ray={"num_gpus": 1}))
+    assert main(["run", str(declared), "--studies-dir", str(tmp_path / "studies"), "--dry-run"]) == 0
+
+
+def test_studies_dir_that_is_a_file(tmp_path, capsys):
+    spec = write_spec(tmp_path / "ok.yaml", tiny_spec("ok"))
+    blocker = tmp_path / "studies"
+    blocker.write_text("not a folder")
+    assert main(["run", str(spec), "--studies-dir", str(blocker)]) == 2
+    assert f"--studies-dir {blocker}: is a file" in capsys.readouterr().err
+    assert blocker.read_text() == "not a folder"
 
 
 def test_malformed_yaml(tmp_path, capsys):
