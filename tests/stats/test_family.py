@@ -1,0 +1,122 @@
+"""A family's verdicts: Holm against statsmodels, P* by hand, the interval-verdict identity."""
+import gc
+
+import numpy as np
+import pytest
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from mmrest.stats import DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED, Schedule, holm, judge_family
+
+
+def test_holm_decides_as_statsmodels_and_gives_each_its_level():
+    p = [0.01, 0.04, 0.03, 0.005]  # sorted .005 .01 .03 .04 against .05/4 .05/3 .05/2 .05/1
+    result = holm(p, alpha=0.05)
+    reject, p_adjusted, _, _ = multipletests(p, alpha=0.05, method="holm")
+    assert result.reject.tolist() == reject.tolist() == [True, False, False, True]
+    np.testing.assert_allclose(result.p_adjusted, p_adjusted)
+    # Rejected ranks 1 and 2 keep their own steps; the kept ones share the first kept step (rank 3).
+    np.testing.assert_allclose(result.levels, [0.05 / 3, 0.05 / 2, 0.05 / 2, 0.05 / 4])
+
+
+def test_holm_counts_a_nan_p_value_as_one():
+    assert holm([0.001, np.nan]).p_adjusted[1] == 1.0
+
+
+def test_holm_leaves_the_garbage_collector_as_it_found_it():
+    holm([0.01, 0.2])
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        holm([0.01, 0.2])
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_sequential_p_is_the_smallest_scaled_look_by_hand():
+    schedule = Schedule(start=3, max=5, alpha=0.05, interim_share=0.2)
+    t = np.array([1.2, 0.4, 1.9, 0.1, 1.5])
+    r = np.array([0.1, 0.3, 0.2, 0.4, 0.2])
+    (j,) = judge_family([(t, r)], schedule=schedule, min_effect=0.1)
+    scaled = [min(1.0, 0.05 * stats.ttest_rel(t[:n], r[:n]).pvalue / schedule.level(n)) for n in (3, 4, 5)]
+    assert j.p_sequential == pytest.approx(min(scaled))
+    assert j.p_holm == pytest.approx(j.p_sequential)  # a family of one
+
+
+def test_one_look_gives_scipys_interval_at_the_holm_level():
+    rng = np.random.default_rng(7)
+    pairs = [(rng.normal(effect, 1, 8), rng.normal(0, 1, 8)) for effect in (0.0, 0.3, 2.5, 3.0)]
+    judgements = judge_family(pairs, schedule=Schedule(start=8, max=8), min_effect=0.5)
+    for (t, r), j in zip(pairs, judgements):
+        ci = stats.ttest_rel(t, r).confidence_interval(1 - j.level)
+        assert (j.corrected_low, j.corrected_high) == pytest.approx((ci.low, ci.high))
+        plain = stats.ttest_rel(t, r)
+        assert (j.difference.p, j.difference.ci_low) == pytest.approx(
+            (plain.pvalue, plain.confidence_interval(0.95).low))
+
+
+def test_the_corrected_interval_excludes_zero_exactly_when_holm_rejects():
+    rng = np.random.default_rng(11)
+    schedule = Schedule(start=3, max=12)
+    checked = {True: 0, False: 0}
+    for _ in range(40):
+        lengths = rng.integers(3, 13, size=10)
+        pairs = [(rng.normal(effect, 1, n), rng.normal(0, 1, 12)) for effect, n in zip(rng.choice([0, 1, 3], 10), lengths)]
+        for j in judge_family(pairs, schedule=schedule, min_effect=0.5):
+            excludes = j.corrected_low > 0 or j.corrected_high < 0
+            assert excludes == (j.verdict == DIFFERS) == (j.p_holm <= 0.05)
+            checked[excludes] += 1
+    assert min(checked.values()) > 20  # both sides of the identity were exercised
+
+
+def test_equivalence_needs_the_corrected_interval_inside_the_band():
+    rng = np.random.default_rng(5)
+    base = rng.normal(0, 1, 20)
+    wobble = rng.normal(0, 0.01, 20)
+    tight = base + wobble - wobble.mean()  # same results to within 0.01, no mean difference
+    noisy = base + rng.normal(0, 1.0, 20)
+    shifted = base + 0.5 + rng.normal(0, 0.01, 20)  # a real but small difference
+    schedule = Schedule(start=20, max=20)
+    verdicts = [j.verdict for j in judge_family([(tight, base), (noisy, base), (shifted, base)],
+                                                schedule=schedule, min_effect=0.1)]
+    assert verdicts == [NO_PRACTICAL_DIFFERENCE, UNDECIDED, DIFFERS]
+    # A band of 0 admits no equivalence.
+    (j,) = judge_family([(tight, base)], schedule=schedule, min_effect=0.0)
+    assert j.verdict == UNDECIDED
+
+
+def test_more_seeds_never_undo_differs():
+    rng = np.random.default_rng(2)
+    schedule = Schedule(start=3, max=15)
+    for _ in range(20):
+        effects = rng.choice([0.0, 1.0, 2.0, 4.0], 8)
+        treatment = effects[:, None] + rng.normal(size=(8, 15))
+        base = rng.normal(size=15)
+        seen = np.zeros(8, dtype=bool)
+        for n in range(3, 16):
+            verdicts = [j.verdict for j in judge_family([(t[:n], base) for t in treatment], schedule=schedule, min_effect=0.5)]
+            now = np.array([v == DIFFERS for v in verdicts])
+            assert not (seen & ~now).any()
+            seen |= now
+
+
+def test_a_comparison_before_its_first_look_is_undecided():
+    (j,) = judge_family([([1.0, 2.0], [0.0, 0.0, 0.0])], schedule=Schedule(start=3, max=5), min_effect=5.0)
+    assert (j.p_sequential, j.corrected_low, j.corrected_high, j.verdict) == (1.0, -np.inf, np.inf, UNDECIDED)
+    assert j.difference.n == 2
+
+
+def test_an_empty_family_has_no_judgements():
+    assert judge_family([], schedule=Schedule(start=3, max=5), min_effect=1.0) == []
+
+
+@pytest.mark.parametrize("pairs, min_effect, message", [
+    ([([1.0, 2.0, 3.0], [1.0, 2.0])], 1.0, "mismatched lengths"),
+    ([(np.zeros(6), np.zeros(6))], 1.0, "more than the schedule's max of 5"),
+    ([(np.zeros(4), np.zeros(4))], -1.0, "min_effect"),
+])
+def test_bad_families_are_refused(pairs, min_effect, message):
+    with pytest.raises(ValueError, match=message):
+        judge_family(pairs, schedule=Schedule(start=3, max=5), min_effect=min_effect)
