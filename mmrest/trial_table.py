@@ -107,9 +107,12 @@ class StudyFacts:
     absent_modalities: tuple[str, ...]
     text_path: str  # which text encoder the trials used, in words
     seeds: tuple[int, ...]  # the ordered seed list
+    seed_start: int  # seeds every point runs; racing stages look from here on (= len(seeds) without racing)
+    seed_max: int  # the most seeds a point runs (= len(seeds) without racing)
     base: str  # the preset whose values are the paper's
     base_values: dict[str, float]  # the seven hyperparameters every point keeps unless it varies them
     objective: Objective
+    min_effect: dict[str, float]  # per metric name: the smallest difference that matters, in its units
     stages: tuple[StageFacts, ...]  # in spec order; stages added later (analysis) at the end
     planned: int
     done: int
@@ -119,6 +122,10 @@ class StudyFacts:
     finished: str | None = None
     machine: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
+
+    @property
+    def racing(self) -> bool:
+        return self.seed_start < self.seed_max
 
     def tuning_stages(self) -> tuple[StageFacts, ...]:
         """The stages that tune hyperparameters (every stage but the analysis)."""

@@ -53,7 +53,7 @@ def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
     config, source = _configuration(trials, facts, options)
     if not options.redo:
         check_same_config(trials, config, where=str(folder.root))
-    planned = plan_analysis(config, list(spec.seeds))
+    planned = plan_analysis(config, spec.max_seeds)
     if options.redo:
         _discard(folder, spec)
         trials = trials.loc[trials["stage"] != STAGE]
@@ -72,7 +72,7 @@ def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
                 else f"see the trial logs under {folder.trial_dir(STAGE)}")
         raise InputError(f"{folder.root}: the analysis stage has no trained full model to compare against; {hint}")
     analysis = compute_analysis(
-        runs, study=spec.name, config=config, config_source=source, beta=_beta(spec), seeds=tuple(spec.seeds),
+        runs, study=spec.name, config=config, config_source=source, beta=_beta(spec), seeds=tuple(spec.max_seeds),
         texts=_texts(spec, folder), cases=options.cases,
     )
     path = save_analysis(analysis, analysis_path(folder.root))

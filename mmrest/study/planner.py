@@ -31,6 +31,19 @@ class PlannedTrial:
 
 
 @dataclass(frozen=True)
+class PlannedPoint:
+    """A point of a fixed design (one_at_a_time or grid), before its seeds."""
+
+    label: str  # "base", "k=5" or, in a grid, "k=5,xi=3": the middle of its trials' keys
+    varied: str  # one_at_a_time: the hyperparameter it moves, or "base"; grid: ""
+    point: Point
+
+    def trial(self, stage: StageSpec, seed: int) -> PlannedTrial:
+        return PlannedTrial(f"{stage.name}/{self.label}/seed={seed}", stage.name, stage.design, self.varied, seed,
+                            self.point)
+
+
+@dataclass(frozen=True)
 class PointResult:
     """A point of a finished stage and its objective averaged over the seeds that completed."""
 
@@ -47,14 +60,22 @@ def base_point(spec: StudySpec) -> Point:
 
 
 def plan_stage(spec: StudySpec, stage: StageSpec, source: list[PointResult] | None = None) -> list[PlannedTrial]:
-    """The stage's trials, seed-major for fixed designs (so a whole curve exists after the first
-    seed), point-major for TPE (its samples are sequential). A refine stage needs `source`."""
+    """The stage's trials with the seeds every point runs (`spec.start_seeds`: all of them, or
+    the first `start` of a race), seed-major for fixed designs (so a whole curve exists after the
+    first seed), point-major for TPE (its samples are sequential). A refine stage needs `source`."""
     if stage.design == "tpe":
         return [
             PlannedTrial(f"{stage.name}/n={i}/seed={seed}", stage.name, "tpe", "", seed, None, i)
             for i in range(stage.n_trials)
-            for seed in spec.seeds
+            for seed in spec.start_seeds
         ]
+    points = stage_points(spec, stage, source)
+    return [p.trial(stage, seed) for seed in spec.start_seeds for p in points]
+
+
+def stage_points(spec: StudySpec, stage: StageSpec, source: list[PointResult] | None = None) -> list[PlannedPoint]:
+    """The points of a one_at_a_time or grid stage, without those its source stage already ran
+    (a refine stage of a one_at_a_time stage has no base point of its own: it is the source's)."""
     if stage.refine is None:
         anchor, values, already_run = base_point(spec), _normal_values(stage.params), []
     else:
@@ -65,13 +86,8 @@ def plan_stage(spec: StudySpec, stage: StageSpec, source: list[PointResult] | No
                                        base_point(spec))
         already_run = [r.point for r in source]
     points = _one_at_a_time(anchor, values) if stage.design == "one_at_a_time" else _grid(anchor, values)
-    points = [(varied, p) for varied, p in points if p not in already_run]
-    return [
-        PlannedTrial(f"{stage.name}/{_label(varied, p, values)}/seed={seed}", stage.name, stage.design,
-                     varied if stage.design == "one_at_a_time" else "", seed, p)
-        for seed in spec.seeds
-        for varied, p in points
-    ]
+    return [PlannedPoint(_label(varied, p, values), varied if stage.design == "one_at_a_time" else "", p)
+            for varied, p in points if p not in already_run]
 
 
 def refine_values(source: list[PointResult], source_design: str, points: int, mode: str,

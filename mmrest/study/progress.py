@@ -10,11 +10,13 @@ from typing import TextIO
 from mmrest.formatting import format_duration
 from mmrest.study.planner import PlannedTrial
 from mmrest.study.recorder import Finished
+from mmrest.study.state import best_point, point_key
 
 
 @dataclass
 class Progress:
-    """Counts of the running stage plus the best trial so far; prints a line on every event."""
+    """Counts of the running stage (and racing round) plus the best point so far, by its mean over
+    the seeds run so far; prints a line on every event."""
 
     out: TextIO
     objective: str
@@ -25,14 +27,16 @@ class Progress:
     done: int = 0
     failed: int = 0
     running: int = 0
-    best: tuple[float, str] | None = None
+    values: dict[str, list[float]] = field(default_factory=dict)  # objective per point, every seed so far
     durations: list[float] = field(default_factory=list)
 
-    def begin_stage(self, stage: str, planned: int, done: int, failed: int, best: tuple[float, str] | None) -> None:
+    def begin_stage(self, stage: str, planned: int, done: int, failed: int, *, round: int | None = None,
+                    values: dict[str, list[float]] | None = None) -> None:
+        """A stage (or a racing round of it) starts; `values` are the objectives recorded so far."""
         self.stage, self.planned, self.done, self.failed, self.running = stage, planned, done, failed, 0
-        if best is not None:
-            self._offer(*best)
-        self._print(f"stage {stage}: {planned - done - failed} of {planned} trials to run")
+        self.values.update(values or {})
+        name = stage if round is None else f"{stage}, round {round + 1}"
+        self._print(f"stage {name}: {planned - done - failed} of {planned} trials to run")
 
     def __call__(self, event: str, payload: PlannedTrial | Finished) -> None:
         if event == "started":
@@ -43,7 +47,7 @@ class Progress:
         self.durations.append(payload.seconds)
         if payload.ok:
             self.done += 1
-            self._offer(payload.value, payload.planned.key)
+            self.values.setdefault(point_key(payload.planned.key), []).append(payload.value)
             took = format_duration(payload.seconds)
             self._print(f"done  {payload.planned.key}: {self.objective} {payload.value:.4f} ({took})")
         else:
@@ -58,13 +62,11 @@ class Progress:
         left = self.planned - self.done - self.failed
         return statistics.median(self.durations) * left / self.concurrency
 
-    def _offer(self, value: float, key: str) -> None:
-        if self.best is None or (value < self.best[0] if self.mode == "min" else value > self.best[0]):
-            self.best = (value, key)
-
     def _print(self, what: str) -> None:
         counts = f"{self.done}/{self.planned} done, {self.running} running, {self.failed} failed"
-        best = f"best {self.objective} {self.best[0]:.4f} ({self.best[1]})" if self.best else "best: none yet"
+        top = best_point(self.values, self.mode)
+        best = (f"best {self.objective} {top.mean:.4f} (mean of {top.seeds} at {top.key})" if top
+                else "best: none yet")
         left = self.seconds_left()
         eta = "time left: after the first trial" if left is None else f"~{format_duration(left)} left in stage"
         print(f"{time.strftime('%H:%M:%S')} [{self.stage}] {what} | {counts} | {best} | {eta}",

@@ -2,7 +2,6 @@
 schema of `mmrest.trial_table`, read from the study folder and its Optuna storage."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,19 +15,19 @@ from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import base_point
 from mmrest.study.spec import StudySpec
 from mmrest.study.state import stage_states
+from mmrest.study.rows import trial_row
 from mmrest.study.storage import open_storage, stage_study_name, storage_url
 from mmrest.trial_table import (
-    DIAGNOSTIC_COLUMNS, ERROR_ATTR, METRIC_COLUMNS, OBJECTIVE, ONE_AT_A_TIME, PLACEMENT_ATTRS, TIMING_ATTRS,
-    Objective, StageFacts, StudyFacts, as_table,
+    ONE_AT_A_TIME, Objective, StageFacts, StudyFacts, as_table,
 )
 
 
 def load_trials(study_dir: str | Path) -> pd.DataFrame:
     """One row per Optuna trial of every stage, in stage then trial-number order."""
     spec, storage = _open(study_dir)
-    rows = [_row(state.stage.name, state.stage.design, t)
+    rows = [trial_row(state.stage.name, state.stage.design, t)
             for state in stage_states(spec, storage) for t in sorted(state.trials, key=lambda t: t.number)]
-    rows += [_row(extra.name, extra.design, t) for extra in extra_stages(spec, storage) for t in extra.trials]
+    rows += [trial_row(extra.name, extra.design, t) for extra in extra_stages(spec, storage) for t in extra.trials]
     return as_table(rows)
 
 
@@ -46,10 +45,13 @@ def study_facts(study_dir: str | Path) -> StudyFacts:
         dataset=run.get("dataset", ""),
         absent_modalities=tuple(run.get("absent_modalities", ())),
         text_path=text_path(make_config(spec.base, spec.train, check_files=False)),
-        seeds=tuple(spec.seeds),
+        seeds=tuple(spec.seed_list),
+        seed_start=len(spec.start_seeds),
+        seed_max=len(spec.max_seeds),
         base=spec.base,
         base_values=base_point(spec),
         objective=Objective(spec.objective.metric, HIGHER_IS_BETTER[spec.objective.metric.removeprefix("valid_")]),
+        min_effect=dict(spec.min_effect),
         stages=tuple(stages),
         planned=sum(len(s.planned) for s in states if s.planned is not None) + sum(e.planned for e in extras),
         done=sum(count(TrialState.COMPLETE) for count in counts),
@@ -119,26 +121,3 @@ def _stage_facts(spec: StudySpec, name: str, design: str, trials: list[FrozenTri
         params = {p: v for p, v in values.items() if len(v) > 1}
     ranges = spec.stage(name).ranges or {}
     return StageFacts(name, design, params, frozenset(p for p, r in ranges.items() if r.log))
-
-
-def _row(stage: str, design: str, t: FrozenTrial) -> dict:
-    attrs = t.user_attrs
-    complete = t.state == TrialState.COMPLETE
-    return {
-        "stage": stage,
-        "number": t.number,
-        "key": attrs.get("key", ""),
-        "state": t.state.name,
-        "design": attrs.get("design", design),
-        "varied": attrs.get("varied", ""),
-        "seed": attrs.get("seed", -1),
-        **{name: t.params.get(name, math.nan) for name in STUDY_HYPERPARAMETERS},
-        OBJECTIVE: t.value if complete and t.value is not None else math.nan,
-        **{col: float(attrs.get(col, math.nan)) for col in (*METRIC_COLUMNS, *DIAGNOSTIC_COLUMNS, *TIMING_ATTRS)},
-        "best_epoch": attrs.get("best_epoch", -1),
-        "params": attrs.get("params", -1),
-        "seconds": attrs.get("seconds", math.nan),
-        **{name: attrs.get(name, "") for name in PLACEMENT_ATTRS},
-        ERROR_ATTR: attrs.get(ERROR_ATTR, ""),
-        "log": attrs.get("log", ""),
-    }

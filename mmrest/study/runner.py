@@ -37,7 +37,7 @@ from mmrest.study.progress import Progress
 from mmrest.study.recorder import StageRecorder, StudySearcher, stage_distributions
 from mmrest.study.session import driver_session
 from mmrest.study.spec import StageSpec, StudySpec
-from mmrest.study.state import StageState, best_trial, stage_states
+from mmrest.study.state import StageState, point_values, stage_states
 from mmrest.study.storage import check_reachable, is_url, open_storage, stage_study, stage_study_name, stage_trials, storage_url
 from mmrest.study.trial import LOG_NAME, run_trial
 
@@ -186,7 +186,7 @@ class StudyRunner:
             study = stage_study(storage, self.spec, stage)
             study.set_user_attr("planned", len(planned))
             progress = self._progress()
-            progress.begin_stage(name, len(planned), state.count(TrialState.COMPLETE), state.count(TrialState.FAIL), None)
+            progress.begin_stage(name, len(planned), state.count(TrialState.COMPLETE), state.count(TrialState.FAIL))
             recorder = StageRecorder(
                 study, storage, state.todo, distributions=stage_distributions(self.spec, stage, planned),
                 make_config=self._config_maker(), objective=self.spec.objective.metric,
@@ -267,9 +267,10 @@ class _Once:
 
 @dataclass
 class _Stages:
-    """Gives each stage with trials left, in order, planned when its turn comes: a refine stage
-    is planned from the results its source stage just recorded. (A class rather than a
-    generator because Tune pickles the searcher that holds it.)"""
+    """Gives the trials left of each stage in turn, planned when their turn comes: a refine
+    stage from the results its source stage just recorded, a racing stage's next round from the
+    round that just ended. (A class rather than a generator because Tune pickles the searcher
+    that holds it.)"""
 
     spec: StudySpec
     storage: BaseStorage
@@ -280,21 +281,22 @@ class _Stages:
     def __call__(self) -> StageRecorder | None:
         while self.position < len(self.spec.stages):
             stage = self.spec.stages[self.position]
-            self.position += 1
-            state = next(s for s in stage_states(self.spec, self.storage) if s.stage.name == stage.name)
-            if state.todo is None:
-                return None  # its source lost a trial to an interrupt; the result says so
-            best = best_trial([state], self.spec.objective.mode)
-            best_so_far = (best.value, best.user_attrs["key"]) if best else None
+            states = stage_states(self.spec, self.storage)
+            state = next(s for s in states if s.stage.name == stage.name)
+            if state.todo is None or (not state.todo and not state.is_finished):
+                return None  # its source lost a trial to an interrupt, or a round did; the result says so
+            if not state.todo:
+                self.position += 1
+                continue
             self.progress.begin_stage(stage.name, len(state.planned), state.count(TrialState.COMPLETE),
-                                      state.count(TrialState.FAIL), best_so_far)
-            if state.todo:
-                return StageRecorder(
-                    stage_study(self.storage, self.spec, stage), self.storage, state.todo,
-                    distributions=stage_distributions(self.spec, stage, state.planned), make_config=self.make_config,
-                    objective=self.spec.objective.metric, stale={k: t.number for k, t in state.stale.items()},
-                    points=state.points(),
-                )
+                                      state.count(TrialState.FAIL), values=point_values(states),
+                                      round=None if state.race is None else state.race.rounds)
+            return StageRecorder(
+                stage_study(self.storage, self.spec, stage), self.storage, state.todo,
+                distributions=stage_distributions(self.spec, stage, state.planned), make_config=self.make_config,
+                objective=self.spec.objective.metric, stale={k: t.number for k, t in state.stale.items()},
+                points=state.points(),
+            )
         return None
 
 

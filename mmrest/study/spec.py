@@ -6,8 +6,9 @@ and its key path, e.g. `search_spaces/demo.yaml: stages[0].params.k[0] = 1: ...`
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,8 +17,10 @@ from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, Hyperparameter, TrainC
 from mmrest.errors import InputError
 from mmrest.metrics import HIGHER_IS_BETTER, METRIC_NAMES
 from mmrest.overrides import parse_assignments
+from mmrest.stats import DEFAULT_MIN_EFFECT, Schedule
 
 Objective = Literal[tuple(f"valid_{m}" for m in METRIC_NAMES)]
+Metric = Literal[METRIC_NAMES]
 NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
 _NATURAL_MODE = {f"valid_{m}": ("max" if HIGHER_IS_BETTER[m] else "min") for m in METRIC_NAMES}
 
@@ -127,6 +130,27 @@ class ResourcesSpec(_Strict):
     gpu: float = Field(0.0, ge=0, description="GPUs per trial; fractions allowed")
 
 
+class RacingSeeds(_Strict):
+    """Seeds raced: every point starts with the first `start` seeds of `list` and gets the next
+    one, up to `max`, while its comparisons are undecided (docs/statistics.md)."""
+
+    seeds: list[int] = Field(alias="list", min_length=2, description="the ordered seeds to draw from")
+    start: int = Field(ge=2, description="seeds every point runs before the first look")
+    max: int = Field(ge=2, description="the most seeds any point runs")
+
+    @model_validator(mode="after")
+    def _fits(self) -> RacingSeeds:
+        if len(set(self.seeds)) != len(self.seeds):
+            repeated = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
+            raise ValueError(f"list repeats seed(s) {repeated}; list each seed once")
+        if self.start > self.max:
+            raise ValueError(f"start = {self.start} exceeds max = {self.max}; lower start or raise max")
+        if self.max > len(self.seeds):
+            raise ValueError(f"max = {self.max} needs {self.max} seeds but list has {len(self.seeds)}; "
+                             "add seeds to list or lower max")
+        return self
+
+
 class RaySpec(_Strict):
     address: str | None = Field(None, description='null: a local runtime; "auto" or ray://host:port')
     num_gpus: float | None = Field(
@@ -145,8 +169,12 @@ class StudySpec(_Strict):
     dataset: DatasetSpec
     base: str = "mosi"
     train: dict[str, Any] = Field(default_factory=dict)
-    seeds: list[int] = Field(min_length=1)
+    seeds: list[int] | RacingSeeds = Field(
+        description="the seeds every point runs, or {list, start, max} to race them (docs/statistics.md)")
     objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
+    min_effect: dict[Metric, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: dict(DEFAULT_MIN_EFFECT), description="per validation metric, the smallest difference that matters "
+        "(in the metric's units); the rest keep their defaults")
     stages: list[StageSpec] = Field(min_length=1)
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
     max_concurrent: int = Field(1, ge=1)
@@ -169,11 +197,43 @@ class StudySpec(_Strict):
 
     @field_validator("seeds")
     @classmethod
-    def _distinct_seeds(cls, value: list[int]) -> list[int]:
-        if len(set(value)) != len(value):
-            raise ValueError("seeds repeat; list each seed once")
+    def _distinct_seeds(cls, value: list[int] | RacingSeeds) -> list[int] | RacingSeeds:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("list at least one seed")
+            if len(set(value)) != len(value):
+                raise ValueError("seeds repeat; list each seed once")
         return value
 
+    @field_validator("min_effect")
+    @classmethod
+    def _with_defaults(cls, value: dict[str, float]) -> dict[str, float]:
+        return {**DEFAULT_MIN_EFFECT, **value}
+
+    @property
+    def seed_list(self) -> list[int]:
+        """Every seed a point may run, in order."""
+        return list(self.seeds.seeds) if isinstance(self.seeds, RacingSeeds) else list(self.seeds)
+
+    @property
+    def racing(self) -> RacingSeeds | None:
+        return self.seeds if isinstance(self.seeds, RacingSeeds) else None
+
+    @property
+    def start_seeds(self) -> list[int]:
+        """The seeds every point of a stage runs: all of them, or the first `start` when racing
+        (grid and tpe stages run just these; one_at_a_time stages race on from them)."""
+        return self.seed_list[: self.racing.start] if self.racing else self.seed_list
+
+    @property
+    def max_seeds(self) -> list[int]:
+        """The most seeds a point runs (the analysis stage runs these)."""
+        return self.seed_list[: self.racing.max] if self.racing else self.seed_list
+
+    def schedule(self) -> Schedule:
+        """When comparisons are looked at: every racing round, or once for a plain seed list."""
+        n = len(self.start_seeds), len(self.max_seeds)
+        return Schedule(start=n[0], max=n[1])
     def stage(self, name: str) -> StageSpec:
         return next(s for s in self.stages if s.name == name)
 
@@ -202,7 +262,7 @@ def validate_spec(raw: dict, *, source: str, sets: dict[str, str] | None = None,
         spec = StudySpec.model_validate(raw)
     except ValidationError as err:
         # dict.fromkeys: a bad value in a union is reported once per member.
-        lines = dict.fromkeys(_describe(e, source, sets) for e in err.errors())
+        lines = dict.fromkeys(_describe(e, source, sets) for e in _relevant(err.errors()))
         raise InputError("\n".join(lines)) from None
     _check_stages(spec, source, sets)
     _check_train(spec, source, sets, check_files)
@@ -272,12 +332,28 @@ def _source_of(loc: tuple, source: str, sets: dict[str, str]) -> str:
     return source
 
 
+# Pydantic appends a union member's tag, or `[key]` for a dict key, to an error's location.
+_UNION_TAG = re.compile(r"^(\[key\]|int|float|list\[int\]|function-\w+\[.*\]|RacingSeeds)$")
+# What a union member says when the value is of another kind: noise when another member explains.
+_KIND_MISMATCH = ("list_type", "model_type", "dict_type", "model_attributes_type")
+
+
+def _relevant(errors: list[dict]) -> list[dict]:
+    """A value of a union that fails its own member is reported by that member alone."""
+    def field(error: dict) -> tuple:
+        return tuple(p for p in error["loc"] if not isinstance(p, str) or not _UNION_TAG.match(p))[:1]
+
+    explained = {field(e) for e in errors if e["type"] not in _KIND_MISMATCH}
+    return [e for e in errors if e["type"] not in _KIND_MISMATCH or field(e) not in explained]
+
+
 def _describe(error: dict, source: str, sets: dict[str, str]) -> str:
-    # Pydantic appends a union member's tag, or `[key]` for a dict key, to the location.
-    loc = tuple(p for p in error["loc"] if p not in ("[key]", "int", "float"))
+    loc = tuple(p for p in error["loc"] if not isinstance(p, str) or not _UNION_TAG.match(p))
     where = f"{_source_of(loc, source, sets)}: {key_path(loc)}"
     if error["type"] == "extra_forbidden":
         return f"{where}: unknown key. Known keys here: {', '.join(_known_keys(loc))}"
+    if error["type"] == "literal_error" and error["loc"][-1] == "[key]" and loc[0] == "min_effect":
+        return f"{where}: unknown metric; use one of {', '.join(METRIC_NAMES)}"
     if error["type"] == "literal_error" and error["loc"][-1] == "[key]":
         return f"{where}: unknown hyperparameter; use one of {', '.join(STUDY_HYPERPARAMETERS)}"
     if error["type"] == "missing":

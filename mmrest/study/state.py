@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from mmrest.study.planner import PlannedTrial, Point, PointResult, plan_stage
+from mmrest.study.planner import PlannedTrial, Point, PointResult, plan_stage, stage_points
+from mmrest.study.racing import RaceState, race_stage
 from mmrest.study.spec import StageSpec, StudySpec
 from mmrest.study.storage import stage_trials
 
@@ -25,6 +26,7 @@ class StageState:
     stage: StageSpec
     planned: list[PlannedTrial] | None  # None: a refine stage whose source has not finished
     trials: list[FrozenTrial] = field(default_factory=list)
+    race: RaceState | None = None  # a racing stage: its planned trials so far are the race's
 
     def _keyed(self, states: tuple[TrialState, ...]) -> dict[str, FrozenTrial]:
         # The lowest number wins, so a (never expected) duplicate cannot hide the original.
@@ -54,7 +56,7 @@ class StageState:
 
     @property
     def is_finished(self) -> bool:
-        return self.planned is not None and not self.todo
+        return self.planned is not None and not self.todo and (self.race is None or self.race.finished)
 
     def count(self, state: TrialState) -> int:
         return sum(t.state == state for t in self.trials)
@@ -68,14 +70,19 @@ def stage_states(spec: StudySpec, storage: BaseStorage) -> list[StageState]:
     """Every stage's state in spec order; a refine stage is planned once its source finished."""
     states: dict[str, StageState] = {}
     for stage in spec.stages:
-        trials = stage_trials(storage, spec, stage)
-        planned: list[PlannedTrial] | None
-        if stage.refine is None:
-            planned = plan_stage(spec, stage)
+        trials = list(stage_trials(storage, spec, stage))
+        source = None
+        if stage.refine is not None:
+            if not states[stage.refine.source].is_finished:
+                states[stage.name] = StageState(stage, None, trials)
+                continue
+            source = point_results(states[stage.refine.source])
+        if spec.racing is not None and stage.design == "one_at_a_time":
+            earlier = [t for s in states.values() for t in s.trials]
+            race = race_stage(spec, stage, stage_points(spec, stage, source), trials, earlier)
+            states[stage.name] = StageState(stage, race.planned, trials, race)
         else:
-            source = states[stage.refine.source]
-            planned = plan_stage(spec, stage, point_results(source)) if source.is_finished else None
-        states[stage.name] = StageState(stage, planned, list(trials))
+            states[stage.name] = StageState(stage, plan_stage(spec, stage, source), trials)
     return list(states.values())
 
 
@@ -95,8 +102,35 @@ def point_results(state: StageState) -> list[PointResult]:
     ]
 
 
-def best_trial(states: list[StageState], mode: str) -> FrozenTrial | None:
-    complete = [t for s in states for t in s.trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if not complete:
+def point_key(trial_key: str) -> str:
+    """'coarse/k=5/seed=3' -> 'coarse/k=5': a point of a stage, whatever its seed."""
+    return trial_key.rsplit("/seed=", 1)[0]
+
+
+def point_values(states: list[StageState]) -> dict[str, list[float]]:
+    """The objective of every complete trial, by point, in trial order."""
+    values: dict[str, list[float]] = defaultdict(list)
+    for s in states:
+        for t in sorted(s.trials, key=lambda t: t.number):
+            if t.state == TrialState.COMPLETE and t.value is not None and "key" in t.user_attrs:
+                values[point_key(t.user_attrs["key"])].append(float(t.value))
+    return dict(values)
+
+
+@dataclass(frozen=True)
+class BestPoint:
+    key: str  # the point: a trial key without its seed
+    mean: float  # the objective's mean over the seeds run so far
+    seeds: int
+
+
+def best_point(values: dict[str, list[float]] | list[StageState], mode: str) -> BestPoint | None:
+    """The point with the best objective averaged over its seeds so far (not one lucky seed);
+    ties go to the point with more seeds, then to the first."""
+    if isinstance(values, list):
+        values = point_values(values)
+    means = [BestPoint(key, sum(v) / len(v), len(v)) for key, v in values.items() if v]
+    if not means:
         return None
-    return (min if mode == "min" else max)(complete, key=lambda t: t.value)
+    sign = 1.0 if mode == "min" else -1.0
+    return min(means, key=lambda b: (sign * b.mean, -b.seeds))

@@ -13,7 +13,7 @@ from mmrest.formatting import format_duration, format_value
 from mmrest.study.planner import plan_stage
 from mmrest.study.results import ExtraStage, extra_stages
 from mmrest.study.spec import StudySpec
-from mmrest.study.state import StageState, best_trial, stage_states
+from mmrest.study.state import StageState, best_point, stage_states
 from mmrest.study.storage import open_storage, storage_url
 
 
@@ -24,6 +24,9 @@ class StageCounts:
     done: int
     running: int
     failed: int
+    round: int | None = None  # racing: looks taken so far (None: the stage does not race)
+    seeds: dict[str, int] | None = None  # racing: per point (base included), the seeds it has been given
+    racing: dict[str, str] | None = None  # racing: per point, running / decided / futile / at max
 
 
 @dataclass
@@ -33,7 +36,7 @@ class StudyStatus:
     storage: str  # what optuna-dashboard opens as is
     state: str  # "running", "finished", "stopped" or "not started"
     stages: dict[str, StageCounts]
-    best: dict | None  # key, stage, value, params of the best completed trial
+    best: dict | None  # the point with the best objective mean over its seeds so far: key, value, seeds
     objective: str
     started: str | None
     finished: str | None
@@ -54,15 +57,14 @@ def study_status(folder: StudyFolder) -> StudyStatus:
     stages = {s.stage.name: _counts(s) for s in states}
     # Stages beyond the spec's (the `analysis` stage of `mmrest-study analyze`) count too.
     stages.update({extra.name: _extra_counts(extra) for extra in extra_stages(spec, storage)})
-    best = best_trial(states, spec.objective.mode)
+    best = best_point(states, spec.objective.mode)
     return StudyStatus(
         name=spec.name,
         folder=str(folder.root),
         storage=url,
         state=_state(folder, states, run),
         stages=stages,
-        best=None if best is None else {"key": best.user_attrs["key"], "stage": best.user_attrs["stage"],
-                                        "value": best.value, "params": dict(best.params)},
+        best=None if best is None else {"key": best.key, "value": best.mean, "seeds": best.seeds},
         objective=spec.objective.metric,
         started=run.get("started"),
         finished=run.get("finished"),
@@ -88,9 +90,15 @@ def render_status(status: StudyStatus) -> str:
     for name, c in status.stages.items():
         planned = "?" if c.planned is None else str(c.planned)
         lines.append(f"{name:<14}{c.design:<16}{planned:>8}{c.done:>7}{c.running:>9}{c.failed:>8}")
+    for name, c in status.stages.items():
+        if c.seeds is not None:
+            lines.append(f"{name}: racing, {c.round} look(s) so far; seeds per point: "
+                         + ", ".join(f"{p} {n}" + (f" ({c.racing[p]})" if p in c.racing else "")
+                                     for p, n in c.seeds.items()))
     if status.best:
-        params = ", ".join(f"{k}={format_value(v)}" for k, v in status.best["params"].items())
-        lines.append(f"best so far: {status.objective} {status.best['value']:.4f} at {status.best['key']} ({params})")
+        best = status.best
+        lines.append(f"best so far: {status.objective} {best['value']:.4f}, mean of {best['seeds']} seed(s) "
+                     f"at {best['key']}")
     elapsed = "-" if status.elapsed_s is None else format_duration(status.elapsed_s)
     left = "unknown until a trial finishes"
     if status.remaining_s is not None:
@@ -131,17 +139,30 @@ def _plan_line(spec: StudySpec, state: StageState) -> str:
     if state.planned is None:
         source = stage.refine.source
         return f"{head}: refines {source} ({stage.refine.points} new values per parameter); planned when {source} finishes"
-    points = len(state.planned) // len(spec.seeds)
-    return f"{head}: {points} points x {len(spec.seeds)} seeds = {len(state.planned)} trials, {len(state.todo)} to run"
+    seeds = len(spec.start_seeds)
+    if state.race is not None:
+        race = state.race
+        where = "finished" if race.finished else f"round {race.rounds + 1}"
+        return (f"{head}: racing ({where}), {len(state.planned)} trials so far, {len(state.todo)} to run, "
+                f"at most {len(race.seeds) * len(spec.max_seeds)}")
+    points = len(state.planned) // seeds
+    if spec.racing is not None and stage.design == "one_at_a_time":
+        return (f"{head}: {points} points race from {seeds} to {len(spec.max_seeds)} seeds: {len(state.planned)} "
+                f"trials at the start, at most {points * len(spec.max_seeds)}")
+    return f"{head}: {points} points x {seeds} seeds = {len(state.planned)} trials, {len(state.todo)} to run"
 
 
 def _counts(state: StageState) -> StageCounts:
+    race = state.race
     return StageCounts(
         design=state.stage.design,
         planned=None if state.planned is None else len(state.planned),
         done=state.count(TrialState.COMPLETE),
         running=state.count(TrialState.RUNNING),
         failed=state.count(TrialState.FAIL),
+        round=None if race is None else race.rounds,
+        seeds=None if race is None else dict(race.seeds),
+        racing=None if race is None else dict(race.status),
     )
 
 

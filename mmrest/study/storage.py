@@ -92,6 +92,9 @@ def stage_study(storage: BaseStorage, spec: StudySpec, stage: StageSpec) -> optu
         study.set_user_attr("design", stage.design)
         study.set_user_attr("objective", spec.objective.metric)
         study.set_user_attr("spec", stage.model_dump(mode="json", by_alias=True, exclude_none=True))
+    if study.metric_names is None:
+        # So that optuna-dashboard names the objective (valid_mae) rather than "Objective 0".
+        study.set_metric_names([spec.objective.metric])
     return study
 
 

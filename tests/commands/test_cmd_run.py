@@ -8,6 +8,7 @@ import pytest
 from study_helpers import free_port, tiny_spec, write_spec
 
 from mmrest.cli import main
+from mmrest.stats import DEFAULT_MIN_EFFECT
 from mmrest.study.spec import load_spec
 
 STAGE = {"name": "coarse", "design": "one_at_a_time", "params": {"k": [3, 5]}}
@@ -46,6 +47,15 @@ BAD_SPECS = {
     "analysis stage in the spec": ({"stages": [{"name": "a", "design": "analysis"}]},
                                    "design `analysis` is added by `mmrest-study analyze`"),
     "gpus declared for a cluster": ({"ray": {"address": "auto", "num_gpus": 1}}, "ray: num_gpus declares the GPUs"),
+    "min_effect of an unknown metric": ({"min_effect": {"acc8": 1.0}},
+                                        "min_effect.acc8: unknown metric; use one of mae, corr, acc7"),
+    "negative min_effect": ({"min_effect": {"mae": -0.01}}, "min_effect.mae = -0.01: Input should be greater than or equal to 0"),
+    "racing start above max": ({"seeds": {"list": [1, 2, 3, 4], "start": 4, "max": 3}},
+                               "seeds: start = 4 exceeds max = 3; lower start or raise max"),
+    "racing max beyond the list": ({"seeds": {"list": [1, 2, 3], "start": 2, "max": 5}},
+                                   "seeds: max = 5 needs 5 seeds but list has 3; add seeds to list or lower max"),
+    "racing list repeats a seed": ({"seeds": {"list": [1, 2, 2, 3], "start": 2, "max": 3}},
+                                   "seeds: list repeats seed(s) [2]; list each seed once"),
 }
 
 
@@ -115,6 +125,23 @@ def test_set_overrides_are_applied_and_validated(tmp_path):
     loaded = load_spec(spec, ["train.max_epochs=5", "seeds=[4]", "ray.address=auto", "stages.0.params.k=[3, 4]"])
     assert loaded.train["max_epochs"] == 5 and loaded.seeds == [4] and loaded.ray.address == "auto"
     assert loaded.stages[0].params == {"k": [3, 4], "gamma": [0, 0.5]}
+
+
+def test_min_effect_defaults_and_one_override(tmp_path):
+    spec = write_spec(tmp_path / "ok.yaml", tiny_spec("ok"))
+    assert load_spec(spec).min_effect == {**DEFAULT_MIN_EFFECT}
+    loaded = load_spec(spec, ["min_effect.acc7=2"])
+    assert loaded.min_effect == {**DEFAULT_MIN_EFFECT, "acc7": 2.0}
+
+
+def test_racing_seeds_start_with_start_and_plan_the_worst_case(tmp_path, capsys):
+    spec = write_spec(tmp_path / "race.yaml", tiny_spec("race", seeds={"list": [1, 2, 3, 4, 5], "start": 2, "max": 4}))
+    loaded = load_spec(spec)
+    assert (loaded.seed_list, loaded.start_seeds, loaded.max_seeds) == ([1, 2, 3, 4, 5], [1, 2], [1, 2, 3, 4])
+    assert main(["run", str(spec), "--studies-dir", str(tmp_path / "studies"), "--dry-run"]) == 0
+    # base + k 3, 5 + gamma 0, 0.5: 5 points x 2 seeds at the start, at most 5 x 4.
+    assert "5 points race from 2 to 4 seeds: 10 trials at the start, at most 20" in capsys.readouterr().out
+    assert not (tmp_path / "studies").exists()
 
 
 def test_unreachable_storage_url(tmp_path, capsys):

@@ -1,0 +1,188 @@
+"""Paired comparisons by seed from a study's trial table, judged per metric (mmrest.stats).
+
+Every point of a stage runs the same ordered seed list (a racing point a prefix of it), so two
+points are compared on their per-seed differences. The comparisons a report shows:
+
+- LEVEL: each level of a one_at_a_time curve against its stage's base point (the base's values
+  may come from an earlier stage that ran the same point);
+- CANDIDATE: each candidate of a final value against the chosen one (mmrest.selection.choose).
+
+For one metric they form one family: `judge` corrects them together (Holm over sequential
+p-values, docs/statistics.md). A curve's overall test (does the parameter change the metric at
+all?) runs on the seeds every level of the curve ran; curves form a family of their own.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mmrest.config import STUDY_HYPERPARAMETERS
+from mmrest.selection.choice import Choices
+from mmrest.selection.rows import decisive_rows
+from mmrest.stats import Judgement, OverallTest, Schedule, detectable_differences, holm, judge_family, overall_test
+from mmrest.trial_table import BASE, ONE_AT_A_TIME, OBJECTIVE, StageFacts, StudyFacts, metric_column
+
+LEVEL, CANDIDATE = "level", "candidate"
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """Two points of a study, each as its trials (one row per seed it ran, COMPLETE or FAIL)."""
+
+    kind: str  # LEVEL or CANDIDATE
+    stage: str
+    param: str  # the hyperparameter whose value the two points differ in
+    value: float  # the treatment's value of `param` (a level, or a candidate)
+    reference: float  # the reference's value (the base's, or the chosen one)
+    treatment: pd.DataFrame
+    reference_rows: pd.DataFrame
+
+    def values(self, column: str, seeds: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The two sides' values of `column` by position in the seed list, over the seeds the
+        treatment ran (NaN where a trial failed; the reference's missing seeds are NaN too)."""
+        treatment = _by_seed(self.treatment, column, seeds)
+        return treatment, _by_seed(self.reference_rows, column, seeds, length=treatment.size)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A one_at_a_time curve: its stage, parameter and levels (the base's value first)."""
+
+    stage: str
+    param: str
+    levels: tuple[float, ...]
+    rows: tuple[pd.DataFrame, ...]  # per level, its trials
+
+
+def schedule(facts: StudyFacts) -> Schedule:
+    """The looks the study's comparisons had: every racing round, or one."""
+    return Schedule(start=facts.seed_start, max=facts.seed_max)
+
+
+def level_pairings(trials: pd.DataFrame, facts: StudyFacts) -> list[Pairing]:
+    """Every level of every one_at_a_time curve against its stage's base point."""
+    return [Pairing(LEVEL, c.stage, c.param, level, c.levels[0], rows, c.rows[0])
+            for c in curves(trials, facts) for level, rows in zip(c.levels[1:], c.rows[1:])]
+
+
+def curves(trials: pd.DataFrame, facts: StudyFacts) -> list[Curve]:
+    """The one_at_a_time curves of the study whose base point has trials, in stage order."""
+    ended = _ended(trials)
+    found = []
+    for i, stage in enumerate(facts.tuning_stages()):
+        if stage.design != ONE_AT_A_TIME:
+            continue
+        own = ended.loc[ended["stage"] == stage.name]
+        base = _base_rows(ended, facts, stage, [s.name for s in facts.tuning_stages()[: i + 1]])
+        if base.empty:
+            continue
+        for param in stage.params:
+            line = own.loc[own["varied"] == param]
+            levels = sorted(v for v in line[param].unique() if not math.isclose(v, facts.base_values[param]))
+            if levels:
+                found.append(Curve(stage.name, param, (facts.base_values[param], *levels),
+                                   (base, *(line.loc[np.isclose(line[param], v)] for v in levels))))
+    return found
+
+
+def candidate_pairings(trials: pd.DataFrame, facts: StudyFacts, choices: Choices) -> list[Pairing]:
+    """Each candidate of each final value against the chosen candidate, on the rows the choice
+    rests on (mmrest.selection.rows.decisive_rows)."""
+    ended = _ended(trials)
+    stages = facts.tuning_stages()
+    pairings = []
+    for choice in choices.items:
+        if choice.chosen is None:
+            continue
+        _, rows = decisive_rows(ended, stages, choice.param)
+        configs = {key: group for key, group in rows.groupby(list(STUDY_HYPERPARAMETERS), sort=True)}
+        chosen = next(group for key, group in configs.items()
+                      if math.isclose(key[STUDY_HYPERPARAMETERS.index(choice.param)], choice.chosen)
+                      and _is_choice(group, choice.objective))
+        for key, group in configs.items():
+            if group is not chosen:
+                pairings.append(Pairing(CANDIDATE, choice.stage, choice.param,
+                                        float(key[STUDY_HYPERPARAMETERS.index(choice.param)]), choice.chosen,
+                                        group, chosen))
+    return pairings
+
+
+def judge(pairings: list[Pairing], metric: str, facts: StudyFacts, *, split: str = "valid") -> list[Judgement]:
+    """The pairings' verdicts on one metric, corrected as one family."""
+    column = metric_column(split, metric)
+    return judge_family([p.values(column, facts.seeds) for p in pairings], schedule=schedule(facts),
+                        min_effect=facts.min_effect[metric])
+
+
+@dataclass(frozen=True)
+class CurveTest:
+    curve: Curve
+    test: OverallTest
+    p_holm: float  # across the family of curves
+
+
+def curve_tests(found: list[Curve], metric: str, facts: StudyFacts, *, split: str = "valid") -> list[CurveTest]:
+    """Each curve's overall test on `metric`, Holm-corrected across the curves."""
+    column = metric_column(split, metric)
+    tests = [overall_test([_by_seed(rows, column, facts.seeds) for rows in c.rows]) for c in found]
+    adjusted = holm([t.p for t in tests], alpha=schedule(facts).alpha).p_adjusted
+    return [CurveTest(c, t, float(p)) for c, t, p in zip(found, tests, adjusted)]
+
+
+def seed_plan(pairings: list[Pairing], metric: str, facts: StudyFacts, *, split: str = "valid") -> dict[int, float] | None:
+    """The smallest difference of `metric` the study's family could detect with 3, 5, 10 and 20
+    seeds at 80 % power, from the spread of its paired differences (None without any)."""
+    sd = pooled_sd(pairings, metric_column(split, metric), facts.seeds)
+    if sd is None:
+        return None
+    return detectable_differences(sd, family_size=max(len(pairings), 1))
+
+
+def pooled_sd(pairings: list[Pairing], column: str, seeds: tuple[int, ...]) -> float | None:
+    """The sd of paired differences pooled over the pairings (weighted by degrees of freedom)."""
+    sums, dof = 0.0, 0
+    for p in pairings:
+        a, b = p.values(column, seeds)
+        diff = (a - b)[np.isfinite(a - b)]
+        if diff.size >= 2:
+            sums += float(np.var(diff, ddof=1)) * (diff.size - 1)
+            dof += diff.size - 1
+    return math.sqrt(sums / dof) if dof else None
+
+
+def _ended(trials: pd.DataFrame) -> pd.DataFrame:
+    """Tuning trials that ran to an end: COMPLETE ones carry their metrics, FAIL ones mark a seed
+    whose value is missing."""
+    return trials.loc[trials["state"].isin(["COMPLETE", "FAIL"]) & (trials["design"] != "analysis")]
+
+
+def _base_rows(ended: pd.DataFrame, facts: StudyFacts, stage: StageFacts, upto: list[str]) -> pd.DataFrame:
+    """The base point's trials for `stage`: its own, else those of earlier stages that ran the
+    same point (a refine stage has no base of its own), one per seed."""
+    point = np.column_stack([np.isclose(ended[p].astype(float), facts.base_values[p]) for p in STUDY_HYPERPARAMETERS])
+    rows = ended.loc[point.all(axis=1) & ended["stage"].isin(upto)]
+    own_first = rows.assign(_own=rows["stage"] != stage.name).sort_values(["_own", "number"], kind="stable")
+    return own_first.drop_duplicates("seed").drop(columns="_own").assign(varied=BASE)
+
+
+def _by_seed(rows: pd.DataFrame, column: str, seeds: tuple[int, ...], length: int | None = None) -> np.ndarray:
+    """Values by position in the seed list, up to the last seed `rows` hold (or `length`); NaN
+    for a seed with no COMPLETE trial."""
+    position = {seed: i for i, seed in enumerate(seeds)}
+    if length is None:
+        length = 1 + max((position[s] for s in rows["seed"] if s in position), default=-1)
+    out = np.full(length, np.nan)
+    complete = rows.loc[rows["state"] == "COMPLETE"]
+    for seed, value in zip(complete["seed"], complete[column].astype(float)):
+        if seed in position and position[seed] < length:
+            out[position[seed]] = value
+    return out
+
+
+def _is_choice(group: pd.DataFrame, objective_mean: float | None) -> bool:
+    """Among configurations sharing the chosen value (a grid), the one the choice rests on."""
+    done = group.loc[group["state"] == "COMPLETE", OBJECTIVE]
+    return objective_mean is None or math.isclose(float(done.mean()), objective_mean, rel_tol=1e-9)
