@@ -23,7 +23,7 @@ class ModelOutputs:
     M0: np.ndarray  # (d1, d1)
     dM: np.ndarray  # (k, d1, d1)
     centers: np.ndarray  # (k, d1)
-    active: np.ndarray  # (k,) bool: clusters non-empty in the last MMC step
+    active: np.ndarray  # (k,) bool: clusters non-empty in the epoch's state, which evaluation used
 
 
 def load_outputs(path: str | Path) -> ModelOutputs:

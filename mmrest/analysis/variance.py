@@ -27,7 +27,7 @@ measured with its group's metric); with one shared metric it does not.
 The three settings of Table 6:
 
     (a) `local`: groups are the learned clusters, each row going to the nearest center that was
-        non-empty in the last MMC step under that cluster's metric sym(M0) + dM_k + beta I, as
+        non-empty in the epoch's state under that cluster's metric sym(M0) + dM_k + beta I, as
         PDLF assigns rows (spec 4); group g measures with M_g = sym(M0) + sym(dM_g) + beta I,
         the metric cluster g trains with (spec 2.4).
     (b) `global`: the same groups as (a), every group measured with sym(M0) alone, so (a) and (b)

@@ -10,7 +10,8 @@ MMIM "noalign" pickles (`mosi_data_noalign.pkl`, `mosei_senti_data_noalign.pkl`)
 b'end']`); sequences are padded at the front, and all-zero steps are padding. Transcripts come
 from the label CSV.
 
-Unpickling runs code chosen by whoever made the file: read only files from sources you trust.
+Files are unpickled by `mmrest.data.safe_pickle`, which admits only numpy arrays and builtin
+data: a tampered file is refused before anything it names can run.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from mmrest.data.dataset import MODALITIES, SPLITS, MSADataset, Split
 from mmrest.data.label_csv import LabelTable, read_label_csv
+from mmrest.data.safe_pickle import ForbiddenGlobal, load_restricted
 from mmrest.errors import InputError
 
 MMSA_KEYS = ("id", "raw_text", "text", "audio", "vision", "regression_labels")
@@ -90,7 +92,13 @@ def _unpickle(path: Path) -> object:
         raise InputError(f"{path}: no such file; give the path of an MMSA or MMIM pickle")
     try:
         with path.open("rb") as handle:
-            return pickle.load(handle)
+            return load_restricted(handle)
+    except ForbiddenGlobal as err:
+        raise InputError(
+            f"{path}: refused: the file asks to load '{err.qualified_name}', which a dataset file "
+            "never holds (only numpy arrays and builtin containers, numbers and strings); it may "
+            "have been tampered with, so get it again from its source"
+        ) from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
             ImportError, IndexError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: not a readable pickle ({type(err).__name__}: {err})") from None

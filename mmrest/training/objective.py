@@ -34,6 +34,14 @@ def cluster(z: torch.Tensor, state: MetricState, cfg: TrainConfig, *, warm: bool
     return result.assignment
 
 
+def cluster_epoch(z: torch.Tensor, state: MetricState, cfg: TrainConfig, *, init: torch.Tensor) -> None:
+    """The state evaluation and the next epoch use: k-means on every row of the epoch's detached
+    z, warm-started from `init`, so that no cluster is dropped because the epoch's last, partial
+    batch had no row in it."""
+    result = kmeans(z, cfg.k, init=init, iters=cfg.kmeans_iters)
+    state.update(result.centers, result.assignment)
+
+
 def batch_loss(
     model: MMRestNet,
     state: MetricState,
@@ -43,13 +51,13 @@ def batch_loss(
     *,
     has_state: bool,
     seed: int,
-) -> torch.Tensor:
-    """L = L1(y_hat, y) + eta * L_MMC. PDLF uses the cluster state of the previous MMC step (spec
-    4), so the clustering of this batch happens after the prediction."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """L = L1(y_hat, y) + eta * L_MMC, and the batch's detached z. PDLF uses the cluster state of
+    the previous MMC step (spec 4), so the clustering of this batch happens after the prediction."""
     y_hat, z = predict(model, state, batch, cfg, has_state=has_state)
     loss = F.l1_loss(y_hat, labels)
     if not needs_clustering(cfg):
-        return loss
+        return loss, z.detach()
     assignment = cluster(z, state, cfg, warm=has_state, seed=seed)
     if cfg.eta > 0.0:
         row_labels = labels.repeat(3)  # z stacks text, visual, acoustic rows of the same samples
@@ -59,4 +67,4 @@ def batch_loss(
             max_pairs=cfg.max_pairs, seed=seed,
         )
         loss = loss + cfg.eta * l_mmc
-    return loss
+    return loss, z.detach()

@@ -17,7 +17,7 @@ from mmrest.metrics import msa_metrics
 from mmrest.model.network import MetricState, MMRestNet
 from mmrest.model.psd_adam import PSDAdam
 from mmrest.training.batches import SplitTensors, to_tensors
-from mmrest.training.objective import batch_loss, needs_clustering, predict
+from mmrest.training.objective import batch_loss, cluster_epoch, needs_clustering, predict
 from mmrest.training.result import EpochRecord, TrainResult
 
 EVAL_BATCH = 256
@@ -61,11 +61,16 @@ def _train_epoch(run: _Run, data: SplitTensors) -> float:
     run.model.train()
     order = torch.randperm(len(data), generator=run.shuffle)
     total = torch.zeros((), device=data.labels.device)
+    clustering = needs_clustering(run.cfg)
+    # Every sample's z of this epoch, in dataset order, for the end-of-epoch cluster state.
+    epoch_z = torch.empty(3, len(data), run.cfg.d1, device=data.labels.device) if clustering else None
+    start_centers = run.state.centers.clone() if run.has_state else None
     for start in range(0, len(data), run.cfg.batch_size):
-        batch, labels = data.take(order[start : start + run.cfg.batch_size])
+        index = order[start : start + run.cfg.batch_size]
+        batch, labels = data.take(index)
         # One seed per step keeps clustering and pair sampling reproducible and different per step.
         seed = run.cfg.seed * 1_000_003 + run.step
-        loss = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
+        loss, z = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
         run.main_opt.zero_grad(set_to_none=True)
         run.metric_opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -73,12 +78,18 @@ def _train_epoch(run: _Run, data: SplitTensors) -> float:
         nn.utils.clip_grad_norm_(run.state.parameters(), run.cfg.clip)
         run.main_opt.step()
         run.metric_opt.step()
-        run.has_state = run.has_state or needs_clustering(run.cfg)
+        if clustering:
+            epoch_z[:, index.to(epoch_z.device)] = z.view(3, len(index), -1)
+            # The first epoch starts from the centers of its first step, the first there are.
+            start_centers = run.state.centers.clone() if start_centers is None else start_centers
+        run.has_state = run.has_state or clustering
         run.step += 1
         total += loss.detach() * len(labels)
     mean = float(total) / len(data)
     if not np.isfinite(mean):
         raise TrainingDiverged(f"training loss became {mean} in step {run.step}; lower lr, eta or xi")
+    if clustering:
+        cluster_epoch(epoch_z.view(-1, run.cfg.d1), run.state, run.cfg, init=start_centers)
     return mean
 
 
@@ -143,7 +154,8 @@ def train(
     """Train MMRest on `data` under `config` and return validation and test metrics at the
     epoch with the lowest validation loss. `on_epoch` sees every epoch's record as it ends;
     `out_dir`, if given, receives the best checkpoint (`best.pt`) and the test outputs at that
-    epoch (`test_outputs.npz`: ids, labels, pred, z, M0, dM, centers, active).
+    epoch (`test_outputs.npz`: ids, labels, pred, z, M0, dM, and the cluster state evaluation
+    used: centers, active).
 
     The run seeds torch's global generator (initial weights, dropout) from `config.seed`, inside
     a fork of it: the caller's generator is left as it was."""
