@@ -1,23 +1,22 @@
-"""Ablations: test metrics of each variant over seeds, and each variant's difference to the full
-model measured against the spread over seeds by the rule in `RULE` (the report prints it).
+"""Ablations: test metrics of each variant over seeds, and each variant's paired difference to the
+full model by seed, judged like every difference of the report: per metric, the variants'
+comparisons form one family (Holm), and the verdict says whether the variant differs from the
+full model, makes no practical difference (within +-min_effect), or is undecided.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmrest.analysis.stats import Stat, larger_std, stat
+from mmrest.analysis.stats import Paired, Stat, paired_family, stat
 from mmrest.metrics import HIGHER_IS_BETTER, METRIC_NAMES
 
-REFERENCE, BEYOND, WITHIN, UNDETERMINED = "reference", "beyond", "within", "undetermined"
-VERDICT_TEXT = {BEYOND: "beyond the seed noise", WITHIN: "within the seed noise",
-                UNDETERMINED: "undetermined: one seed, no noise estimate"}
+REFERENCE = "reference"
 RULE = (
-    "For a metric, let the full model and the variant have means m_f and m_v and sample standard "
-    "deviations s_f and s_v over their seeds (n - 1 in the denominator). The difference m_v - m_f is "
-    "beyond the seed noise when |m_v - m_f| > max(s_f, s_v), within it otherwise, and undetermined "
-    "when either side has fewer than two seeds. This is a rule of thumb, not a significance test: "
-    "with a handful of seeds a std is itself uncertain, so 'beyond' means 'larger than the "
-    "seed-to-seed variation seen here', nothing more."
+    "Each variant is compared with the full model seed by seed on its test metrics (both ran the "
+    "study's seed list): the mean of the per-seed differences (variant minus full), its 95 % "
+    "interval and p-value (paired t-test), then Holm's correction over the variants compared on the "
+    "metric. The verdict reads the corrected interval: differs when it excludes 0, no practical "
+    "difference when it lies inside ±min_effect, undecided otherwise."
 )
 
 
@@ -27,10 +26,13 @@ class Cell:
 
     metric: str
     value: Stat
-    diff: float | None  # variant mean - full mean; None for the full model itself
-    noise: float | None  # max of the two stds; None when a side has one seed
-    verdict: str  # reference | beyond | within | undetermined
+    paired: Paired | None  # against the full model; None for the full model itself
+    verdict: str  # reference, or the paired verdict
     better: bool | None  # the variant beats the full model on this metric (None: reference or a tie)
+
+    @property
+    def diff(self) -> float | None:
+        return None if self.paired is None else self.paired.diff
 
 
 @dataclass(frozen=True)
@@ -43,33 +45,30 @@ class AblationRow:
         return next(c for c in self.cells if c.metric == metric)
 
 
-def compare(full: Stat, other: Stat) -> tuple[float, float | None, str]:
-    """(difference, noise, verdict) of `other` against `full` by the module's rule."""
-    diff = other.mean - full.mean
-    noise = larger_std(full, other)
-    if noise is None:
-        return diff, None, UNDETERMINED
-    return diff, noise, BEYOND if abs(diff) > noise else WITHIN
-
-
-def ablation(metrics: dict[str, list[dict[str, float]]], *, reference: str) -> tuple[AblationRow, ...]:
-    """One row per variant (in the given order) from each variant's per-seed test metrics
-    (dicts over METRIC_NAMES). `reference` names the full model; it must have a seed."""
+def ablation(metrics: dict[str, dict[int, dict[str, float]]], *, reference: str,
+             min_effect: dict[str, float]) -> tuple[AblationRow, ...]:
+    """One row per variant (in the given order) from each variant's test metrics by seed (seed ->
+    dict over METRIC_NAMES). `reference` names the full model; it must have a seed."""
     if not metrics.get(reference):
         raise ValueError(f"the reference variant {reference!r} has no trained model")
-    stats = {name: {m: stat(run[m] for run in runs) for m in METRIC_NAMES} for name, runs in metrics.items() if runs}
+    trained = {name: runs for name, runs in metrics.items() if runs}
+    others = [name for name in trained if name != reference]
+    judged = {
+        m: dict(zip(others, paired_family(
+            [({s: r[m] for s, r in trained[name].items()}, {s: r[m] for s, r in trained[reference].items()})
+             for name in others], min_effect=min_effect[m])))
+        for m in METRIC_NAMES
+    }
     rows = []
-    for name, runs in metrics.items():
-        if not runs:
-            continue
+    for name, runs in trained.items():
         cells = []
         for m in METRIC_NAMES:
-            value = stats[name][m]
+            value = stat(run[m] for run in runs.values())
             if name == reference:
-                cells.append(Cell(m, value, None, None, REFERENCE, None))
+                cells.append(Cell(m, value, None, REFERENCE, None))
                 continue
-            diff, noise, verdict = compare(stats[reference][m], value)
-            better = None if diff == 0 else (diff > 0) == HIGHER_IS_BETTER[m]
-            cells.append(Cell(m, value, diff, noise, verdict, better))
+            paired = judged[m][name]
+            better = None if paired.diff == 0 or paired.diff != paired.diff else (paired.diff > 0) == HIGHER_IS_BETTER[m]
+            cells.append(Cell(m, value, paired, paired.verdict, better))
         rows.append(AblationRow(name, len(runs), tuple(cells)))
     return tuple(rows)

@@ -11,7 +11,6 @@ from typing import TextIO
 
 import pandas as pd
 
-from mmrest.analysis.ablation import VERDICT_TEXT
 from mmrest.analysis.stage import (
     DESIGN, STAGE, check_same_config, completed_runs, normal_config, plan_analysis, read_config_file,
 )
@@ -73,7 +72,7 @@ def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
         raise InputError(f"{folder.root}: the analysis stage has no trained full model to compare against; {hint}")
     analysis = compute_analysis(
         runs, study=spec.name, config=config, config_source=source, beta=_beta(spec), seeds=tuple(spec.max_seeds),
-        texts=_texts(spec, folder), cases=options.cases,
+        min_effect=spec.min_effect, texts=_texts(spec, folder), cases=options.cases,
     )
     path = save_analysis(analysis, analysis_path(folder.root))
     print(_summary(analysis, path), file=out)
@@ -130,7 +129,7 @@ def _summary(a: Analysis, path: Path) -> str:
     lines = [f"analysis of {a.study} ({a.config_source}) written to {path}"]
     for row in a.ablation:
         mae, acc7 = row.cell("mae"), row.cell("acc7")
-        diff = "" if mae.diff is None else f"  (MAE {mae.diff:+.4f}: {VERDICT_TEXT[mae.verdict]})"
+        diff = "" if mae.diff is None else f"  (MAE {mae.diff:+.4f} against the full model: {mae.verdict})"
         lines.append(f"  {row.variant:<15} {trained[row.variant]} seeds  test MAE {mae.value.mean:.4f}  "
                      f"Acc-7 {acc7.value.mean:.2f}{diff}")
     if a.missing:

@@ -13,6 +13,7 @@ from mmrest.analysis.outputs import ModelOutputs
 from mmrest.analysis.variance import VarianceRow, variance_settings, variance_table
 from mmrest.analysis.variants import FULL, VARIANTS, Variant, coinciding
 from mmrest.metrics import msa_metrics
+from mmrest.stats import DEFAULT_MIN_EFFECT
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Analysis:
     config_source: str  # where they came from: the report's choice, or a file
     beta: float  # the ridge of the local metrics, needed by variance setting (a)
     seeds: tuple[int, ...]
+    min_effect: dict[str, float]  # per metric, what the ablation verdicts were judged by
     variants: tuple[Variant, ...]
     missing: tuple[str, ...]  # "variant, seed N" planned but without outputs (failed or not run)
     ablation: tuple[AblationRow, ...]
@@ -49,7 +51,8 @@ class Analysis:
 
 def compute_analysis(
     runs: list[Run], *, study: str, config: dict[str, float], config_source: str, beta: float,
-    seeds: tuple[int, ...], texts: dict[str, str] | None = None, cases: CaseOptions = CaseOptions(),
+    seeds: tuple[int, ...], min_effect: dict[str, float] = DEFAULT_MIN_EFFECT, texts: dict[str, str] | None = None,
+    cases: CaseOptions = CaseOptions(),
 ) -> Analysis:
     """Ablations, variance analysis and case study. Needs at least one full-model run."""
     by_variant = {v.name: sorted((r for r in runs if r.variant == v.name), key=lambda r: r.seed) for v in VARIANTS}
@@ -59,14 +62,15 @@ def compute_analysis(
     missing = tuple(f"{v.name}, seed {s}" for v in VARIANTS for s in seeds if (v.name, s) not in done)
     return Analysis(
         study=study, config=dict(config), config_source=config_source, beta=beta, seeds=tuple(seeds),
+        min_effect=dict(min_effect),
         variants=VARIANTS, missing=missing,
         ablation=ablation(
-            {name: [msa_metrics(r.outputs.pred, r.outputs.labels) for r in rs] for name, rs in by_variant.items()},
-            reference=FULL,
+            {name: {r.seed: msa_metrics(r.outputs.pred, r.outputs.labels) for r in rs} for name, rs in by_variant.items()},
+            reference=FULL, min_effect=min_effect,
         ),
         variance=variance_table({
-            name: [_settings(r.outputs, beta) for r in rs] for name, rs in by_variant.items()
-        }),
+            name: {r.seed: _settings(r.outputs, beta) for r in rs} for name, rs in by_variant.items()
+        }, reference=FULL),
         cases=case_study(
             {name: [Predictions(r.outputs.ids, r.outputs.labels, r.outputs.pred) for r in rs]
              for name, rs in by_variant.items()},

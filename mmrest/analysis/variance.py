@@ -42,11 +42,11 @@ to it and say so.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from mmrest.analysis.stats import Stat, stat
+from mmrest.analysis.stats import Paired, Stat, paired_family, stat
 from mmrest.labels import label_bins
 
 LOCAL, GLOBAL, EUCLIDEAN = "local", "global", "euclidean"
@@ -91,6 +91,9 @@ class VarianceRow:
     within: Stat | None
     groups: Stat | None
     reason: str = ""  # why it does not apply (to some or all seeds)
+    # Against the full model, seed by seed, per component (total, between, within); empty for the
+    # full model itself and where the setting does not apply.
+    paired: dict[str, Paired] = field(default_factory=dict)
 
 
 def decompose(x: np.ndarray, groups: np.ndarray, metric: np.ndarray) -> Decomposition:
@@ -172,9 +175,34 @@ def _quad(v: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.einsum("nd,de,ne->n", v, m, v, optimize=True)
 
 
-def variance_table(per_variant: dict[str, list[tuple[SettingVariance, ...]]]) -> tuple[VarianceRow, ...]:
+COMPONENTS = ("total", "between", "within")
+
+
+def variance_table(per_variant: dict[str, dict[int, tuple[SettingVariance, ...]]], *,
+                   reference: str) -> tuple[VarianceRow, ...]:
     """Table 6 rows, variants in the given order and settings in (a), (b), (c) order, from each
-    variant's list of per-seed `variance_settings` results."""
+    variant's per-seed `variance_settings` results (seed -> results). Each variant's components are
+    compared with the `reference` variant's seed by seed; per component, the table's comparisons
+    form one family. Variance components have no minimum effect: the verdict is differs or undecided."""
+    rows = _summaries({name: list(seeds.values()) for name, seeds in per_variant.items()})
+    if reference not in per_variant:
+        return rows
+    keys = [(r.variant, r.setting) for r in rows if r.variant != reference and r.total is not None]
+    judged = {}
+    for component in COMPONENTS:
+        pairs = [(_by_seed(per_variant[v], s, component), _by_seed(per_variant[reference], s, component))
+                 for v, s in keys]
+        judged[component] = dict(zip(keys, paired_family(pairs, min_effect=0.0)))
+    return tuple(replace(r, paired={c: judged[c][(r.variant, r.setting)] for c in COMPONENTS})
+                 if (r.variant, r.setting) in judged["total"] else r for r in rows)
+
+
+def _by_seed(seeds: dict[int, tuple[SettingVariance, ...]], setting: str, component: str) -> dict[int, float]:
+    return {seed: getattr(s.decomposition, component) for seed, per_seed in seeds.items() for s in per_seed
+            if s.setting == setting and s.decomposition is not None}
+
+
+def _summaries(per_variant: dict[str, list[tuple[SettingVariance, ...]]]) -> tuple[VarianceRow, ...]:
     rows = []
     for name, seeds in per_variant.items():
         for setting in SETTINGS:

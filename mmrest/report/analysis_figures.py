@@ -1,43 +1,27 @@
 """Plotly figures of the analysis records (mmrest.analysis); the numbers come from the records."""
 from __future__ import annotations
 
-import math
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from mmrest.analysis import BEYOND, SETTING_LABELS, SETTINGS, Analysis
+from mmrest.analysis import SETTING_LABELS, SETTINGS, Analysis
 from mmrest.metrics import METRIC_NAMES
-from mmrest.report.render import METRIC_LABELS, STAGE_COLOURS
+from mmrest.report.render import ForestRow, forest_figure
 
-COLUMNS = 3
 BETWEEN_COLOUR, WITHIN_COLOUR = "#1f77b4", "#ff7f0e"
 
 
 def ablation_figure(analysis: Analysis) -> go.Figure:
-    """One panel per metric: each variant's mean over seeds as a bar, std as its error bar; a star
-    marks a difference to the full model beyond the seed noise."""
+    """Each variant minus the full model, seed by seed, as differences: the mean with its corrected
+    interval beside the +-min_effect band and zero; a menu switches metrics."""
     labels = {v.name: v.label.removeprefix("MMRest ") for v in analysis.variants}
-    rows = math.ceil(len(METRIC_NAMES) / COLUMNS)
-    fig = make_subplots(rows=rows, cols=COLUMNS, subplot_titles=[METRIC_LABELS[m] for m in METRIC_NAMES],
-                        vertical_spacing=0.12, horizontal_spacing=0.08)
-    for i, metric in enumerate(METRIC_NAMES):
-        row, col = divmod(i, COLUMNS)
-        for j, ablation_row in enumerate(analysis.ablation):
-            cell = ablation_row.cell(metric)
-            fig.add_trace(go.Bar(
-                x=[labels[ablation_row.variant]], y=[cell.value.mean], name=labels[ablation_row.variant],
-                legendgroup=ablation_row.variant, showlegend=i == 0,
-                marker_color=STAGE_COLOURS[j % len(STAGE_COLOURS)],
-                error_y=dict(type="data", array=[cell.value.std or 0.0], visible=cell.value.std is not None),
-                text=["★" if cell.verdict == BEYOND else ""], textposition="outside",
-                hovertemplate=(f"{labels[ablation_row.variant]}<br>{METRIC_LABELS[metric]}: %{{y:.4g}}"
-                               f"<br>{cell.value.n} seeds<extra></extra>"),
-            ), row=row + 1, col=col + 1)
-        fig.update_xaxes(showticklabels=False, row=row + 1, col=col + 1)
-    fig.update_layout(height=260 * rows + 120, barmode="group", legend=dict(orientation="h", y=-0.05),
-                      margin=dict(t=60))
-    return fig
+    rows = {
+        m: [ForestRow(labels[r.variant], p.diff, p.corrected_low, p.corrected_high, p.p_holm, p.seeds, p.verdict)
+            for r in analysis.ablation if (p := r.cell(m).paired) is not None]
+        for m in METRIC_NAMES
+    }
+    return forest_figure(rows, analysis.min_effect, shown="mae", title="Each variant minus the full model (test metrics)")
 
 
 def variance_figure(analysis: Analysis) -> go.Figure:

@@ -12,32 +12,40 @@ from mmrest.files import write_text_atomic
 from mmrest.report.compute import curves, study_facts_summary
 from mmrest.report.html import Report, render_page
 from mmrest.report.importance import importance
+from mmrest.report.standing import standing
 from mmrest.report.table import check_split
+from mmrest.report.verdicts import Verdicts, verdicts
 from mmrest.selection import DEFAULT_RULE, choose, get_rule
+from mmrest.training.floor import Floor
 from mmrest.trial_table import StudyFacts, check_table, complete
 
 
 def compute_report(
     trials: pd.DataFrame, facts: StudyFacts, *, rule: str = DEFAULT_RULE, analysis: Analysis | None = None,
+    floor: Floor | None = None,
 ) -> Report:
     """All numbers of the report, from a trials table and the study's facts (mmrest.trial_table),
-    and the study's analysis when `mmrest-study analyze` has written one."""
+    the study's floor (mmrest.training.floor), and its analysis when `mmrest-study analyze` has
+    written one."""
     check_table(trials)
     done, stages = complete(trials), facts.tuning_stages()
     choices = choose(done, stages, facts.base_values, facts.objective, get_rule(rule),
                      study_name=facts.name, base=facts.base)
+    judged = verdicts(trials, facts, choices)
     return Report(
         facts=study_facts_summary(trials, facts),
         curves=curves(done, stages, facts.base_values, {c.param: c.chosen for c in choices.items}),
         choices=choices,
         importance=importance(done, stages, facts.objective),
+        verdicts=judged,
+        standing=standing(done, trials, facts, choices, judged, floor),
         analysis=analysis,
     )
 
 
 def build_report(
     trials: pd.DataFrame, facts: StudyFacts, out_html: Path, *, rule: str = DEFAULT_RULE, split: str = "valid",
-    analysis: Analysis | None = None,
+    analysis: Analysis | None = None, floor: Floor | None = None,
 ) -> Path:
     """Write the report to `out_html` and every trial to the .csv beside it; return the HTML path.
 
@@ -46,7 +54,26 @@ def build_report(
     if out_html.suffix != ".html":
         raise InputError(f"-o {out_html}: the report is one HTML file; give a path ending in .html")
     check_split(split)
-    page = render_page(compute_report(trials, facts, rule=rule, analysis=analysis), split=split)
-    write_text_atomic(out_html, page)
+    report = compute_report(trials, facts, rule=rule, analysis=analysis, floor=floor)
+    write_text_atomic(out_html, render_page(report, split=split))
     write_text_atomic(out_html.with_suffix(".csv"), trials.to_csv(index=False))
+    write_text_atomic(comparisons_path(out_html), comparisons_table(report.verdicts).to_csv(index=False))
     return out_html
+
+
+def comparisons_path(out_html: Path) -> Path:
+    return out_html.with_name(f"{out_html.stem}_comparisons.csv")
+
+
+def comparisons_table(judged: Verdicts) -> pd.DataFrame:
+    """Every comparison on every validation metric: the paired numbers and the verdict."""
+    return pd.DataFrame([
+        {"kind": c.kind, "stage": c.stage, "param": c.param, "value": c.value, "reference": c.reference,
+         "metric": c.metric, "seeds": c.judgement.difference.n, "mean_difference": c.judgement.difference.mean,
+         "ci95_low": c.judgement.difference.ci_low, "ci95_high": c.judgement.difference.ci_high,
+         "p": c.judgement.difference.p, "p_sequential": c.judgement.p_sequential, "p_holm": c.judgement.p_holm,
+         "corrected_low": c.judgement.corrected_low, "corrected_high": c.judgement.corrected_high,
+         "min_effect": judged.min_effect[c.metric], "verdict": c.verdict}
+        for c in judged.comparisons
+    ], columns=["kind", "stage", "param", "value", "reference", "metric", "seeds", "mean_difference", "ci95_low",
+                "ci95_high", "p", "p_sequential", "p_holm", "corrected_low", "corrected_high", "min_effect", "verdict"])

@@ -15,18 +15,23 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from mmrest.analysis import BEYOND, RULE, SETTING_LABELS, SETTINGS, VERDICT_TEXT, Analysis, Stat
+from mmrest.analysis import RULE, SETTING_LABELS, SETTINGS, Analysis, Stat
 from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.data.dataset import MODALITIES
 from mmrest.formatting import format_duration, format_number
 from mmrest.metrics import METRIC_NAMES
 from mmrest.report.analysis_figures import ablation_figure, variance_figure
 from mmrest.report.compute import Curve, Facts
+from mmrest.report.curve_figures import Marks, fig4, metric_grid
 from mmrest.report.importance import ONE_AT_A_TIME_STATEMENT, Importance
-from mmrest.report.render import (
-    METRIC_LABELS, SPLIT_LABELS, fig4, metric_grid, param_label, spread_figure, stage_importance_figure,
-)
+from mmrest.report.labels import METRIC_LABELS, SPLIT_LABELS, VERDICT_COLOURS, param_label
+from mmrest.report.render import ForestRow, forest_figure, stage_importance_figure
+from mmrest.report.standing import Standing
+from mmrest.report.verdicts import Comparison, Verdicts
 from mmrest.selection import Choices
+from mmrest.selection.comparisons import CANDIDATE, LEVEL
+from mmrest.stats import DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED
+from mmrest.trial_table import DIAGNOSTIC_COLUMNS
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 CSS = """
@@ -49,6 +54,8 @@ class Report:
     curves: tuple[Curve, ...]
     choices: Choices
     importance: Importance
+    verdicts: Verdicts
+    standing: Standing
     analysis: Analysis | None = None  # written by `mmrest-study analyze`, when it has run
 
 
@@ -61,17 +68,20 @@ class Section:
 
 def render_page(report: Report, *, split: str) -> str:
     sections = [
+        ("verdicts", "Verdicts: how a difference is judged", _legend_section(report)),
         ("fig4", "Fig. 4, rebuilt: Acc-5 and Acc-7 against each hyperparameter", _fig4_section(report, split)),
         ("metrics", "Every metric against each hyperparameter", _metrics_section(report, split)),
-        ("final", "Final values", _render("final.html.j2", choices=report.choices)),
-        ("importance", "Importance", _importance_section(report.importance)),
+        ("differences", "Differences, drawn as differences", _differences_section(report)),
+        ("final", "Final values", _final_section(report)),
+        ("importance", "Importance", _importance_section(report)),
+        ("seeds", "Seeds: the noise, the racing budget and what more seeds would buy", _seeds_section(report)),
     ]
     if report.analysis is not None:
-        sections += _analysis_sections(report.analysis, report.choices.config)
-    sections.append(("facts", "Facts of the study", _facts_section(report.facts)))
+        sections += _analysis_sections(report.analysis, report.choices.config, report.standing)
+    sections.append(("facts", "Facts of the study", _facts_section(report)))
     numbered = [Section(sid, f"{i}. {title}", html) for i, (sid, title, html) in enumerate(sections, start=1)]
     return _render("page.html.j2", facts=report.facts, rule=report.choices.rule.name, sections=numbered,
-                   css=CSS, plotly_js=Markup(get_plotlyjs())) + "\n"
+                   standing=report.standing, css=CSS, plotly_js=Markup(get_plotlyjs())) + "\n"
 
 
 def _figure_div(fig: go.Figure, div_id: str) -> Markup:
@@ -79,25 +89,77 @@ def _figure_div(fig: go.Figure, div_id: str) -> Markup:
     return Markup(pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG))
 
 
+def _marks(report: Report) -> Marks:
+    return Marks(verdicts=report.verdicts, floor=report.standing.floor, floor_name=report.standing.floor_name or "")
+
+
+def _legend_section(report: Report) -> Markup:
+    v = report.verdicts
+    return _render("legend.html.j2", v=v, metric_labels=METRIC_LABELS, colours=VERDICT_COLOURS,
+                   objective=report.facts.objective.metric, verdict_names=(DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED))
+
+
 def _fig4_section(report: Report, split: str) -> Markup:
-    figure = _figure_div(fig4(report.curves, split=split), "fig4-plot") if report.curves else None
-    return _render("fig4.html.j2", rule=report.choices.rule.name, split_label=SPLIT_LABELS[split], figure=figure)
+    figure = _figure_div(fig4(report.curves, split=split, marks=_marks(report)), "fig4-plot") if report.curves else None
+    return _render("fig4.html.j2", rule=report.choices.rule.name, split_label=SPLIT_LABELS[split], figure=figure,
+                   standing=report.standing)
 
 
 def _metrics_section(report: Report, split: str) -> Markup:
-    figure = _figure_div(metric_grid(report.curves, split=split), "metrics-plot") if report.curves else None
+    figure = (_figure_div(metric_grid(report.curves, split=split, marks=_marks(report)), "metrics-plot")
+              if report.curves else None)
     return _render("metrics.html.j2", figure=figure)
 
 
-def _importance_section(result: Importance) -> Markup:
+def _differences_section(report: Report) -> Markup:
+    v, metric = report.verdicts, report.facts.objective.metric.removeprefix("valid_")
+    rows = {m: [ForestRow.of(_comparison_label(c), c.judgement) for c in v.comparisons if c.metric == m]
+            for m in METRIC_LABELS}
+    figure = (_figure_div(forest_figure(rows, v.min_effect, shown=metric, title="Every paired difference (validation)"),
+                          "forest-plot") if any(rows.values()) else None)
+    table = [(_comparison_label(c), c) for c in v.comparisons if c.metric == metric]
+    return _render("differences.html.j2", figure=figure, table=table, metric=report.facts.objective.metric,
+                   colours=VERDICT_COLOURS)
+
+
+def _final_section(report: Report) -> Markup:
+    metric = report.facts.objective.metric.removeprefix("valid_")
+    rows = []
+    for c in report.choices.items:
+        against = [x for x in report.verdicts.of(CANDIDATE, metric) if x.param == c.param]
+        same = [x.value for x in against if x.verdict != DIFFERS]
+        paper = next((x for x in against if math.isclose(x.value, c.paper)), None)
+        rows.append((c, sorted(same), paper))
+    return _render("final.html.j2", choices=report.choices, rows=rows, standing=report.standing,
+                   metric=report.facts.objective.metric, colours=VERDICT_COLOURS)
+
+
+def _importance_section(report: Report) -> Markup:
+    result, metric = report.importance, report.facts.objective.metric.removeprefix("valid_")
     stage_figures = {s.stage: _figure_div(stage_importance_figure(s), f"importance-{s.stage}")
                      for s in result.stages if s.fanova is not None}
-    spread = _figure_div(spread_figure(result), "importance-spread") if result.spreads else None
-    return _render("importance.html.j2", importance=result, stage_figures=stage_figures, spread_figure=spread,
-                   one_at_a_time_statement=ONE_AT_A_TIME_STATEMENT)
+    curves = [c for c in report.verdicts.curves if c.metric == metric]
+    effects = {metric: [ForestRow.of(f"{c.stage} · {param_label(c.param)} = {c.effect.value:g}", c.effect.judgement)
+                        for c in curves if c.effect is not None]}
+    figure = (_figure_div(forest_figure(effects, report.verdicts.min_effect, shown=metric,
+                                        title="Each curve's largest difference from the base point"), "importance-effects")
+              if effects[metric] else None)
+    return _render("importance.html.j2", importance=result, stage_figures=stage_figures, curves=curves,
+                   effects_figure=figure, one_at_a_time_statement=ONE_AT_A_TIME_STATEMENT, colours=VERDICT_COLOURS)
 
 
-def _facts_section(facts: Facts) -> Markup:
+def _seeds_section(report: Report) -> Markup:
+    return _render("seeds.html.j2", v=report.verdicts, metric_labels=METRIC_LABELS)
+
+
+def _comparison_label(c: Comparison) -> str:
+    if c.kind == LEVEL:
+        return f"{c.stage} · {param_label(c.param)} = {c.value:g} vs base {c.reference:g}"
+    return f"final {param_label(c.param)}: {c.value:g} vs chosen {c.reference:g}"
+
+
+def _facts_section(report: Report) -> Markup:
+    facts, standing = report.facts, report.standing
     real = [m for m in MODALITIES if m not in facts.absent_modalities]
     base_values = ", ".join(f"{p} = {format_number(v)}" for p, v in facts.base_values.items())
     rows = [
@@ -117,10 +179,16 @@ def _facts_section(facts: Facts) -> Markup:
         ("machine", _mapping(facts.machine)),
         ("versions", _mapping(facts.versions)),
     ]
+    if standing.floor is not None:
+        rows.append(("floor", f"{standing.floor_name}: " + ", ".join(
+            f"{METRIC_LABELS[m]} {format_number(v)}" for m, v in standing.floor["valid"].items()) + " (validation)"))
+    diagnostics = standing.chosen_diagnostics
+    rows.append(("diagnostics of the chosen configuration", "not run as one point of the study" if diagnostics is None
+                 else ", ".join(f"{c} {format_number(diagnostics[c], 3)}" for c in DIAGNOSTIC_COLUMNS)))
     return _render("facts.html.j2", facts=facts, rows=rows)
 
 
-def _analysis_sections(a: Analysis, chosen: dict[str, float]) -> list[tuple[str, str, Markup]]:
+def _analysis_sections(a: Analysis, chosen: dict[str, float], standing: Standing) -> list[tuple[str, str, Markup]]:
     labels = {v.name: v.label for v in a.variants}
     mismatch = [(p, a.config.get(p, math.nan), chosen[p]) for p in STUDY_HYPERPARAMETERS
                 if p in chosen and not math.isclose(a.config.get(p, math.nan), chosen[p])]
@@ -128,10 +196,11 @@ def _analysis_sections(a: Analysis, chosen: dict[str, float]) -> list[tuple[str,
     if a.missing:
         notes.append("no trained model (failed or not run), left out of every number: " + "; ".join(a.missing))
     ablation = _render("ablation.html.j2", a=a, labels=labels, metrics=METRIC_NAMES, rule_text=RULE,
-                       mismatch=mismatch, notes=notes, beyond=BEYOND,
+                       mismatch=mismatch, notes=notes, steering=standing.ablation_notes, colours=VERDICT_COLOURS,
                        figure=_figure_div(ablation_figure(a), "ablation-plot"))
     settings = [(s, [r for r in a.variance if r.setting == s]) for s in SETTINGS]
     variance = _render("variance.html.j2", a=a, labels=labels, settings=settings, setting_labels=SETTING_LABELS,
+                       colours=VERDICT_COLOURS,
                        figure=_figure_div(variance_figure(a), "variance-plot"))
     return [
         ("ablation", "Ablations: what each part of the model buys", ablation),
@@ -171,10 +240,6 @@ def _config_text(values: dict[str, float]) -> str:
     return ", ".join(f"{param_label(p)} = {format_number(values[p])}" for p in STUDY_HYPERPARAMETERS if p in values)
 
 
-def _verdict_title(cell) -> str:
-    return VERDICT_TEXT[cell.verdict] + (f" (noise {format_number(cell.noise, 3)})" if cell.noise is not None else "")
-
-
 @cache
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("mmrest.report", "templates"), autoescape=True,
@@ -184,7 +249,7 @@ def _environment() -> Environment:
         by_share=lambda params, shares: sorted(params, key=lambda p: -shares[p]),
     )
     env.globals.update(mean_std=_mean_std, stat_text=_stat_text, versus_noise=_versus_noise, ratio=_ratio,
-                       config_text=_config_text, verdict_title=_verdict_title)
+                       config_text=_config_text)
     return env
 
 

@@ -1,10 +1,10 @@
-"""How much each hyperparameter matters.
+"""How much each hyperparameter matters, for grid and tpe stages.
 
 Grid and tpe stages sample the parameters jointly, which is what Optuna's PED-ANOVA and fANOVA
 evaluators assume: each such stage becomes an in-memory Optuna study of its complete trials (one
 trial per seed, so seed noise stays in the data) and both evaluators run on it. A one_at_a_time
-stage moves one parameter with the others held, so there the answer is the spread of each curve:
-max minus min of the seed-mean objective over the parameter's values, beside the seed noise.
+stage moves one parameter with the others held; there the answer is each curve's overall test
+and its largest paired difference (mmrest.report.verdicts), which `ONE_AT_A_TIME_STATEMENT` says.
 """
 from __future__ import annotations
 
@@ -12,22 +12,21 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
 import optuna
 import pandas as pd
 
 from mmrest.report.table import log_scaled
-from mmrest.selection.rows import decisive_rows, seed_stats, varied_parameters
+from mmrest.selection.rows import varied_parameters
 from mmrest.trial_table import OBJECTIVE, ONE_AT_A_TIME, Objective, StageFacts
 
 MIN_TRIALS = 4  # below this the evaluators' forests and quantiles have nothing to stand on
 ONE_AT_A_TIME_STATEMENT = (
-    "Optuna's evaluators (PED-ANOVA, fANOVA) need trials that vary the parameters together; a "
-    "one-at-a-time design moves one parameter while the others stay at the base values, so it "
-    "cannot tell how the parameters share the objective's variance. For it, the spread of each "
-    "curve answers the question: the largest minus the smallest mean over seeds of the objective "
-    "across the parameter's values. A spread not well above the seed noise (the std over seeds) "
-    "means the parameter does not matter within the range tried."
+    "Optuna's evaluators (PED-ANOVA, fANOVA, and the importance panel of optuna-dashboard) need "
+    "trials that vary the parameters together; a one-at-a-time design moves one parameter while the "
+    "others stay at the base values, so it cannot tell how the parameters share the objective's "
+    "variance. For it, each curve answers two questions: does the parameter change the objective at "
+    "all (the overall test over the curve's levels, Holm-corrected across the curves), and by how much "
+    "at most (the level farthest from the base point, with its corrected interval)."
 )
 
 
@@ -43,21 +42,9 @@ class StageImportance:
 
 
 @dataclass(frozen=True)
-class Spread:
-    param: str
-    stage: str
-    spread: float  # max - min of the seed-mean objective over the parameter's values
-    noise: float  # root mean square over those values of the objective's std over seeds
-    values: int
-    best: float  # the parameter's value with the best and the worst seed-mean objective
-    worst: float
-
-
-@dataclass(frozen=True)
 class Importance:
     objective: Objective
     stages: tuple[StageImportance, ...]  # grid and tpe stages
-    spreads: tuple[Spread, ...]  # parameters of one_at_a_time stages, largest spread first
 
 
 def importance(done: pd.DataFrame, stages: tuple[StageFacts, ...], objective: Objective, *, seed: int = 0) -> Importance:
@@ -65,26 +52,7 @@ def importance(done: pd.DataFrame, stages: tuple[StageFacts, ...], objective: Ob
         _stage_importance(done.loc[done["stage"] == s.name], s, objective, seed)
         for s in stages if s.design != ONE_AT_A_TIME
     )
-    lines = [s for s in stages if s.design == ONE_AT_A_TIME]
-    spreads = []
-    for param in varied_parameters(lines):
-        stage, rows = decisive_rows(done, lines, param)
-        if stage is not None:
-            spreads.append(_spread(param, stage.name, rows, objective))
-    spreads.sort(key=lambda s: (-s.spread, s.param))
-    return Importance(objective=objective, stages=joint, spreads=tuple(spreads))
-
-
-def _spread(param: str, stage: str, rows: pd.DataFrame, objective: Objective) -> Spread:
-    stats = seed_stats(rows, [param], (OBJECTIVE,))
-    means, stds = stats[(OBJECTIVE, "mean")], stats[(OBJECTIVE, "std")]
-    best = means.idxmax() if objective.higher_is_better else means.idxmin()
-    worst = means.idxmin() if objective.higher_is_better else means.idxmax()
-    return Spread(
-        param=param, stage=stage, spread=float(means.max() - means.min()),
-        noise=float(np.sqrt(np.nanmean(stds**2))) if stds.notna().any() else float("nan"),
-        values=len(means), best=float(best), worst=float(worst),
-    )
+    return Importance(objective=objective, stages=joint)
 
 
 def _stage_importance(rows: pd.DataFrame, stage: StageFacts, objective: Objective, seed: int) -> StageImportance:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mmrest.config import STUDY_HYPERPARAMETERS
+from mmrest.metrics import METRIC_NAMES
 from mmrest.selection.choice import Choices
 from mmrest.selection.rows import decisive_rows
 from mmrest.stats import Judgement, OverallTest, Schedule, detectable_differences, holm, judge_family, overall_test
@@ -132,13 +133,20 @@ def curve_tests(found: list[Curve], metric: str, facts: StudyFacts, *, split: st
     return [CurveTest(c, t, float(p)) for c, t, p in zip(found, tests, adjusted)]
 
 
-def seed_plan(pairings: list[Pairing], metric: str, facts: StudyFacts, *, split: str = "valid") -> dict[int, float] | None:
-    """The smallest difference of `metric` the study's family could detect with 3, 5, 10 and 20
-    seeds at 80 % power, from the spread of its paired differences (None without any)."""
-    sd = pooled_sd(pairings, metric_column(split, metric), facts.seeds)
-    if sd is None:
-        return None
-    return detectable_differences(sd, family_size=max(len(pairings), 1))
+def seed_plans(pairings: list[Pairing], facts: StudyFacts) -> dict[str, dict[int, float] | None]:
+    """Per validation metric, the smallest difference the study's family could detect with 3, 5,
+    10 and 20 seeds at 80 % power, from the spread of its paired differences (None without any)."""
+    plans = {}
+    for metric in METRIC_NAMES:
+        sd = pooled_sd(pairings, metric_column("valid", metric), facts.seeds)
+        plans[metric] = None if sd is None else detectable_differences(sd, family_size=max(len(pairings), 1))
+    return plans
+
+
+def study_pairings(trials: pd.DataFrame, facts: StudyFacts, choices: Choices) -> tuple[list[Pairing], list[Pairing]]:
+    """The report's family: every curve level against its base, every final candidate against
+    the chosen value."""
+    return level_pairings(trials, facts), candidate_pairings(trials, facts, choices)
 
 
 def pooled_sd(pairings: list[Pairing], column: str, seeds: tuple[int, ...]) -> float | None:

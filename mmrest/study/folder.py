@@ -4,6 +4,7 @@
 <studies-dir>/<name>/
   spec.yaml       the resolved spec the study was started with (resume checks against it)
   run.json        started/finished times, dataset description, machine, versions
+  floor.json      the dataset's floor: mean predictor and ridge regressions (mmrest.training.floor)
   driver.json     the live driver's pid and host, and its local Ray session (for clean-up)
   optuna.journal  the default Optuna storage
   trials/<key>/   one folder per trial: train.log, best.pt, test_outputs.npz
@@ -20,10 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from pydantic import TypeAdapter, ValidationError
 
 from mmrest.errors import InputError
 from mmrest.files import write_json_atomic, write_text_atomic
 from mmrest.study.spec import StudySpec, validate_spec
+from mmrest.training.floor import Floor
+
+_FLOOR = TypeAdapter(Floor)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,10 @@ class StudyFolder:
     @property
     def run_file(self) -> Path:
         return self.root / "run.json"
+
+    @property
+    def floor_file(self) -> Path:
+        return self.root / "floor.json"
 
     @property
     def driver_file(self) -> Path:
@@ -75,6 +84,19 @@ class StudyFolder:
 
     def update_run(self, **fields) -> None:
         write_json_atomic(self.run_file, {**self.read_run(), **fields})
+
+    def write_floor(self, floor: Floor) -> None:
+        write_json_atomic(self.floor_file, _FLOOR.dump_python(floor, mode="json"))
+
+    def read_floor(self) -> Floor | None:
+        """The floor the study computed when it started; None for a study from before floors."""
+        if not self.floor_file.is_file():
+            return None
+        try:
+            return _FLOOR.validate_python(json.loads(self.floor_file.read_text()))
+        except (json.JSONDecodeError, ValidationError) as err:
+            raise InputError(f"{self.floor_file}: unreadable ({err}); delete it and run the study with "
+                             "--resume to compute it again") from None
 
     def read_driver(self) -> dict:
         return json.loads(self.driver_file.read_text()) if self.driver_file.is_file() else {}

@@ -40,6 +40,7 @@ from mmrest.study.spec import StageSpec, StudySpec
 from mmrest.study.state import StageState, point_values, stage_states
 from mmrest.study.storage import check_reachable, is_url, open_storage, stage_study, stage_study_name, stage_trials, storage_url
 from mmrest.study.trial import LOG_NAME, run_trial
+from mmrest.training.floor import compute_floor
 
 # Fields a resume may change: they decide how trials run, not what they measure or where they are kept.
 EXECUTION_FIELDS = ("resources", "max_concurrent", "ray")
@@ -157,6 +158,9 @@ class StudyRunner:
         if not folder.exists():
             folder.create(spec)
         data = data or load_study_dataset(spec.dataset, folder.data_dir)
+        if not folder.floor_file.is_file():
+            pooling = make_config(spec.base, spec.train, check_files=False).text_pooling
+            folder.write_floor(compute_floor(data, text_pooling=pooling))
         storage = self._storage()
         with self._session():
             folder.update_run(finished=None, **({} if folder.read_run().get("started") else _facts(spec, data)))

@@ -1,0 +1,114 @@
+"""Where the study's model stands: against its floor (a ridge regression on the same frozen
+features), and how much each part of the objective steered its training.
+
+A curve that is flat while the part it controls carried almost none of the gradient (L_MMC) or of
+the prediction (PDLF) cannot tell whether that part would help; `notes` says so for each such
+curve, in the words the report prints.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mmrest.analysis import FULL
+from mmrest.config import STUDY_HYPERPARAMETERS
+from mmrest.formatting import format_number
+from mmrest.report.labels import param_label
+from mmrest.report.verdicts import Verdicts
+from mmrest.selection import Choices
+from mmrest.stats import DIFFERS
+from mmrest.training.floor import RIDGE_ALL, Floor
+from mmrest.trial_table import ANALYSIS, DIAGNOSTIC_COLUMNS, OBJECTIVE, StudyFacts
+
+STEERING_THRESHOLD = 0.05  # below this share a part of the model "never gets a say"
+# The part of the objective each hyperparameter acts through, and the diagnostic that measures it.
+PART_OF = {"gamma": ("PDLF", "pdlf_share", "of the prediction")}
+DEFAULT_PART = ("L_MMC", "grad_share_mmc", "of the gradient")
+
+
+@dataclass(frozen=True)
+class Standing:
+    floor_name: str | None  # the floor line drawn (ridge on every real modality), None without one
+    floor: dict[str, dict[str, float]] | None  # split -> metric -> the floor's value
+    best_key: str | None  # the point with the best seed-mean objective
+    best_mean: float | None
+    best_std: float | None  # over its seeds
+    best_seeds: int
+    beats_floor: bool | None  # None without a floor or a complete trial
+    chosen_diagnostics: dict[str, float] | None  # mean over seeds where the chosen configuration ran as one point
+    notes: tuple[str, ...]  # beside the curves
+    ablation_notes: tuple[str, ...]  # beside the ablations: from the analysis stage's full model
+
+
+def standing(done: pd.DataFrame, trials: pd.DataFrame, facts: StudyFacts, choices: Choices, verdicts: Verdicts,
+             floor: Floor | None) -> Standing:
+    entry = floor.entry(RIDGE_ALL) if floor is not None else None
+    lines = None if entry is None else {"valid": dict(entry.valid), "test": dict(entry.test)}
+    best = _best_point(done, facts)
+    metric = facts.objective.metric.removeprefix("valid_")
+    beats = None
+    if lines is not None and best is not None:
+        gap = best[1] - lines["valid"][metric]
+        beats = gap > 0 if facts.objective.higher_is_better else gap < 0
+    return Standing(
+        floor_name=None if entry is None else entry.name, floor=lines,
+        best_key=None if best is None else best[0], best_mean=None if best is None else best[1],
+        best_std=None if best is None else best[2], best_seeds=0 if best is None else best[3],
+        beats_floor=beats, chosen_diagnostics=_diagnostics_at(done, choices.config),
+        notes=tuple(_notes(done, facts, verdicts)), ablation_notes=tuple(_ablation_notes(trials)),
+    )
+
+
+def _best_point(done: pd.DataFrame, facts: StudyFacts) -> tuple[str, float, float, int] | None:
+    if done.empty:
+        return None
+    points = done.assign(point=done["key"].str.rsplit("/seed=", n=1).str[0]).groupby("point")[OBJECTIVE]
+    stats = points.agg(["mean", "std", "size"])
+    best = stats["mean"].idxmax() if facts.objective.higher_is_better else stats["mean"].idxmin()
+    row = stats.loc[best]
+    return str(best), float(row["mean"]), float(row["std"]), int(row["size"])
+
+
+def _diagnostics_at(done: pd.DataFrame, config: dict[str, float]) -> dict[str, float] | None:
+    at = np.column_stack([np.isclose(done[p].astype(float), config[p]) for p in STUDY_HYPERPARAMETERS])
+    rows = done.loc[at.all(axis=1)] if len(done) else done
+    if rows.empty or rows[list(DIAGNOSTIC_COLUMNS)].isna().all().all():
+        return None
+    return {c: float(rows[c].mean()) for c in DIAGNOSTIC_COLUMNS}
+
+
+def _notes(done: pd.DataFrame, facts: StudyFacts, verdicts: Verdicts) -> list[str]:
+    """For each curve that is not found to differ on the objective, whether the part it controls
+    steered training at the base point (diagnostics at the base point, mean over its seeds)."""
+    metric = facts.objective.metric.removeprefix("valid_")
+    at_base = np.column_stack([np.isclose(done[p].astype(float), facts.base_values[p]) for p in STUDY_HYPERPARAMETERS])
+    base = done.loc[at_base.all(axis=1)] if len(done) else done
+    notes = []
+    for curve in verdicts.curves:
+        if curve.metric != metric or curve.verdict == DIFFERS:
+            continue
+        part, column, of = PART_OF.get(curve.param, DEFAULT_PART)
+        share = float(base[column].mean()) if not base.empty else math.nan
+        if math.isfinite(share) and share < STEERING_THRESHOLD:
+            notes.append(
+                f"The {param_label(curve.param)} curve ({curve.stage}) is {curve.verdict} on {facts.objective.metric}, "
+                f"and {part} carries {format_number(100 * share, 2)} % {of} at the base point: the curve cannot "
+                f"tell whether {part} would help."
+            )
+    return notes
+
+
+def _ablation_notes(trials: pd.DataFrame) -> list[str]:
+    """The same sentence for the ablations, from the analysis stage's full model: a variant that
+    switches off a part that had no say cannot tell whether that part would help."""
+    full = trials.loc[(trials["design"] == ANALYSIS) & (trials["varied"] == FULL) & (trials["state"] == "COMPLETE")]
+    notes = []
+    for part, column, of in (DEFAULT_PART, PART_OF["gamma"]):
+        share = float(full[column].mean()) if not full.empty else math.nan
+        if math.isfinite(share) and share < STEERING_THRESHOLD:
+            notes.append(f"{part} carries {format_number(100 * share, 2)} % {of} in the full model (mean over its "
+                         f"seeds): the variant without {part} cannot tell whether {part} would help.")
+    return notes
