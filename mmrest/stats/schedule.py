@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from numbers import Integral
 
 import numpy as np
 from scipy.stats import norm
@@ -38,7 +39,7 @@ class Schedule:
     futility: float = FUTILITY
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.start, int) and isinstance(self.max, int)):
+        if not all(isinstance(v, Integral) and not isinstance(v, bool) for v in (self.start, self.max)):
             raise ValueError(f"start and max must be integers; got start={self.start!r}, max={self.max!r}")
         if self.start < 1:
             raise ValueError(f"start must be at least 1 seed; got start={self.start}")
