@@ -113,7 +113,7 @@ def judge_family(pairs: Sequence[tuple[np.ndarray, np.ndarray]], *, schedule: Sc
     comparisons = _Comparisons.of([aligned(treatment, reference) for treatment, reference in pairs])
     _check(comparisons, schedule, min_effect)
     looks = _looks(comparisons, schedule)
-    p_sequential = sequential_p(looks, schedule.alpha)
+    p_sequential = _sequential_p(looks, schedule.alpha)
     decisions = holm(p_sequential, alpha=schedule.alpha)
     corrected = _intersection(looks, decisions.levels / schedule.alpha)
     adjusted = _intersection(looks)
@@ -130,7 +130,7 @@ def judge_family(pairs: Sequence[tuple[np.ndarray, np.ndarray]], *, schedule: Sc
     ]
 
 
-def sequential_p(looks: _Looks, alpha: float) -> np.ndarray:
+def _sequential_p(looks: _Looks, alpha: float) -> np.ndarray:
     """P* of each comparison; 1 for one that has not reached a look."""
     with np.errstate(invalid="ignore"):
         scaled = np.minimum(1.0, alpha * looks.p / looks.levels)

@@ -29,7 +29,8 @@ class Schedule:
     """The looks of a stage, their levels, and the futility threshold of its racing.
 
     `start` seeds run before the first look, `max` is the most any point runs. `futility` is the
-    conditional power below which racing stops a point whose verdict cannot be reached.
+    predictive power below which racing stops a point whose verdict cannot be reached
+    (mmrest.stats.racing).
     """
 
     start: int
