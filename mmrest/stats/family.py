@@ -113,10 +113,10 @@ def judge_family(pairs: Sequence[tuple[np.ndarray, np.ndarray]], *, schedule: Sc
     comparisons = _Comparisons.of([aligned(treatment, reference) for treatment, reference in pairs])
     _check(comparisons, schedule, min_effect)
     looks = _looks(comparisons, schedule)
-    p_sequential = sequential_p(looks, schedule.alpha)
+    p_sequential = _sequential_p(looks, schedule.alpha)
     decisions = holm(p_sequential, alpha=schedule.alpha)
-    corrected = _intersection(looks, looks.levels * decisions.levels[:, np.newaxis] / schedule.alpha)
-    adjusted = _intersection(looks, np.broadcast_to(looks.levels, looks.p.shape))
+    corrected = _intersection(looks, decisions.levels / schedule.alpha)
+    adjusted = _intersection(looks)
     plain = _plain(comparisons, 1.0 - schedule.alpha)
     return [
         Judgement(
@@ -130,7 +130,7 @@ def judge_family(pairs: Sequence[tuple[np.ndarray, np.ndarray]], *, schedule: Sc
     ]
 
 
-def sequential_p(looks: _Looks, alpha: float) -> np.ndarray:
+def _sequential_p(looks: _Looks, alpha: float) -> np.ndarray:
     """P* of each comparison; 1 for one that has not reached a look."""
     with np.errstate(invalid="ignore"):
         scaled = np.minimum(1.0, alpha * looks.p / looks.levels)
@@ -184,8 +184,9 @@ def _looks(comparisons: _Comparisons, schedule: Schedule) -> _Looks:
     return _Looks(p=p, center=center, half_width=half_width, df=df, levels=np.asarray(schedule.levels))
 
 
-def _intersection(looks: _Looks, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Running intersection of each comparison's look intervals, each at its entry of `levels`.
+def _intersection(looks: _Looks, scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Running intersection of each comparison's look intervals, look n at level a(n) * scale
+    (one factor per comparison), or at a(n) itself without `scale`.
 
     A look's t interval at level b is center +- t_{df}(1 - b/2) * se; scipy gave it at the look's
     own level a, so widening the half-width by t_{df}(1 - b/2) / t_{df}(1 - a/2) gives it at b
@@ -193,9 +194,12 @@ def _intersection(looks: _Looks, levels: np.ndarray) -> tuple[np.ndarray, np.nda
     `scipy.special.stdtrit`, which scipy's own t interval calls.
     """
     usable = ~np.isnan(looks.p)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = stdtrit(looks.df, 1.0 - levels / 2.0) / stdtrit(looks.df, 1.0 - looks.levels / 2.0)
-        half = np.where(looks.half_width == 0.0, 0.0, looks.half_width * ratio)
+    half = looks.half_width
+    if scale is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            levels = looks.levels * scale[:, np.newaxis]
+            ratio = stdtrit(looks.df, 1.0 - levels / 2.0) / stdtrit(looks.df, 1.0 - looks.levels / 2.0)
+            half = np.where(half == 0.0, 0.0, half * ratio)
     low = np.max(looks.center - half, axis=1, initial=-np.inf, where=usable)
     high = np.min(looks.center + half, axis=1, initial=np.inf, where=usable)
     empty = low > high

@@ -79,8 +79,9 @@ def row_tests(treatment: np.ndarray, reference: np.ndarray, *, confidence: float
 
 
 # Memoised: racing recomputes every look of every comparison each round (it must be a pure
-# function of the stored values), and a look's tests depend only on its own prefix of seeds.
-@functools.lru_cache(maxsize=8192)
+# function of the stored values), and a look's tests depend only on its own prefix of seeds. A race
+# needs a few dozen entries; the bound keeps the keys (the data, a few kB each) to a few MB.
+@functools.lru_cache(maxsize=1024)
 def _row_tests(t_bytes: bytes, r_bytes: bytes, shape: tuple[int, int], confidence: float) -> Tests:
     tested = _tested(t_bytes, r_bytes, shape)
     low = np.where(tested.constant, tested.mean, np.nan)  # the zero-variance definition
@@ -103,7 +104,7 @@ class _Tested(NamedTuple):
     results: tuple  # (row indices, scipy TtestResult) for the rows scipy tested
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=512)
 def _tested(t_bytes: bytes, r_bytes: bytes, shape: tuple[int, int]) -> _Tested:
     t = np.frombuffer(t_bytes).reshape(shape)
     r = np.frombuffer(r_bytes).reshape(shape)

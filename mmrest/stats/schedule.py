@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from numbers import Integral
 
 import numpy as np
 from scipy.stats import norm
@@ -28,7 +29,8 @@ class Schedule:
     """The looks of a stage, their levels, and the futility threshold of its racing.
 
     `start` seeds run before the first look, `max` is the most any point runs. `futility` is the
-    conditional power below which racing stops a point whose verdict cannot be reached.
+    predictive power below which racing stops a point whose verdict cannot be reached
+    (mmrest.stats.racing).
     """
 
     start: int
@@ -38,7 +40,7 @@ class Schedule:
     futility: float = FUTILITY
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.start, int) and isinstance(self.max, int)):
+        if not all(isinstance(v, Integral) and not isinstance(v, bool) for v in (self.start, self.max)):
             raise ValueError(f"start and max must be integers; got start={self.start!r}, max={self.max!r}")
         if self.start < 1:
             raise ValueError(f"start must be at least 1 seed; got start={self.start}")

@@ -57,6 +57,42 @@ def test_one_look_gives_scipys_interval_at_the_holm_level():
             (plain.pvalue, plain.confidence_interval(0.95).low))
 
 
+def _intersection_by_loop(t, r, schedule, holm_level):
+    """Oracle: scipy's interval at each look's corrected level, intersected in a plain loop."""
+    lows, highs = [], []
+    for n in schedule.looks:
+        if n <= t.size:
+            ci = stats.ttest_rel(t[:n], r[:n]).confidence_interval(1 - schedule.level(n) * holm_level / schedule.alpha)
+            lows.append(ci.low)
+            highs.append(ci.high)
+    return max(lows), min(highs)
+
+
+def test_corrected_and_adjusted_intervals_match_a_loop_over_looks():
+    rng = np.random.default_rng(8)
+    schedule = Schedule(start=3, max=9)
+    pairs = [(rng.normal(effect, 1, n), rng.normal(0, 1, 9)) for effect, n in [(0, 9), (1, 6), (3, 9), (5, 4)]]
+    for (t, r), j in zip(pairs, judge_family(pairs, schedule=schedule, min_effect=0.5)):
+        assert (j.corrected_low, j.corrected_high) == pytest.approx(_intersection_by_loop(t, r[: t.size], schedule, j.level))
+        assert (j.adjusted_low, j.adjusted_high) == pytest.approx(_intersection_by_loop(t, r[: t.size], schedule, 0.05))
+
+
+def test_looks_that_disagree_leave_the_gap_between_them():
+    # Three seeds 10 apart, then seventeen with no difference: the first look's interval lies far
+    # above the last one's, so they do not overlap.
+    t = np.concatenate([[10.0, 10.001, 10.002], np.zeros(17)])
+    r = np.concatenate([np.zeros(3), np.linspace(-0.5, 0.5, 17)])
+    schedule = Schedule(start=3, max=20)
+    (j,) = judge_family([(t, r)], schedule=schedule, min_effect=1.0)
+    first = stats.ttest_rel(t[:3], r[:3]).confidence_interval(1 - schedule.level(3))
+    last = stats.ttest_rel(t, r).confidence_interval(1 - schedule.level(20))
+    assert last.high < first.low
+    assert j.verdict == DIFFERS
+    highest_low, lowest_high = _intersection_by_loop(t, r, schedule, 0.05)  # a family of one: h = alpha
+    assert (j.corrected_low, j.corrected_high) == pytest.approx((lowest_high, highest_low))
+    assert 0 < j.corrected_low < j.corrected_high
+
+
 def test_the_corrected_interval_excludes_zero_exactly_when_holm_rejects():
     rng = np.random.default_rng(11)
     schedule = Schedule(start=3, max=12)
