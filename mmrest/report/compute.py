@@ -10,9 +10,9 @@ import pandas as pd
 
 from mmrest.report.table import first_line, log_scaled
 from mmrest.selection.rows import line_rows, seed_stats, varied_parameters
-from mmrest.trial_table import METRIC_COLUMNS, OBJECTIVE, Objective, StageFacts, StudyFacts
+from mmrest.trial_table import DIAGNOSTIC_COLUMNS, METRIC_COLUMNS, OBJECTIVE, Objective, StageFacts, StudyFacts
 
-CURVE_COLUMNS = (OBJECTIVE, *METRIC_COLUMNS)
+CURVE_COLUMNS = (OBJECTIVE, *METRIC_COLUMNS, *DIAGNOSTIC_COLUMNS)
 
 
 @dataclass(frozen=True)

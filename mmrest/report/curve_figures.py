@@ -56,7 +56,8 @@ class _Figure:
     def add(self, trace: go.Scatter, row: int, col: int, split: str) -> None:
         first = (split, trace.name) not in self.in_legend
         self.in_legend.add((split, trace.name))
-        trace.update(showlegend=first and bool(trace.name), visible=split in (BOTH, self.shown))
+        # meta names the split a trace belongs to, so a reader (or a test) can tell what the buttons show.
+        trace.update(showlegend=first and bool(trace.name), visible=split in (BOTH, self.shown), meta=split)
         self.fig.add_trace(trace, row=row, col=col)
         self.splits.append(split)
 

@@ -63,7 +63,7 @@ def forest_figure(rows: dict[str, list[ForestRow]], min_effect: dict[str, float]
             means = np.array([r.mean for r in picked])
             low, high = np.array([r.low for r in picked]), np.array([r.high for r in picked])
             fig.add_trace(go.Scatter(
-                x=means, y=[r.label for r in picked], mode="markers", name=verdict, legendgroup=verdict,
+                x=means.tolist(), y=[r.label for r in picked], mode="markers", name=verdict, legendgroup=verdict,
                 visible=metric == shown, marker=dict(color=colour, size=8),
                 error_x=dict(type="data", symmetric=False, array=np.nan_to_num(high - means),
                              arrayminus=np.nan_to_num(means - low), thickness=1.5),

@@ -2,6 +2,7 @@
 total = between + within with one metric and with per-group metrics, a plain-loop oracle, the
 PDLF-style cluster assignment and the label bins."""
 import numpy as np
+from scipy import stats
 import pytest
 
 from mmrest.analysis.variance import (
@@ -143,7 +144,7 @@ def test_table_averages_seeds_and_states_what_does_not_apply():
     o["z"] = 2 * o["z"]  # every variance scales by 4
     doubled = variance_settings(**o)
     without = variance_settings(**_outputs([False, False, False]))
-    rows = variance_table({"full": [with_clusters, doubled], "no_mmc_no_bias": [without]})
+    rows = variance_table({"full": {1: with_clusters, 2: doubled}, "no_mmc_no_bias": {1: without}}, reference="full")
     assert [(r.variant, r.setting) for r in rows] == [
         ("full", LOCAL), ("full", GLOBAL), ("full", EUCLIDEAN),
         ("no_mmc_no_bias", LOCAL), ("no_mmc_no_bias", GLOBAL), ("no_mmc_no_bias", EUCLIDEAN),
@@ -153,3 +154,26 @@ def test_table_averages_seeds_and_states_what_does_not_apply():
     assert rows[0].total.std == pytest.approx(np.std([t, 4 * t], ddof=1))
     assert rows[3].total is None and rows[3].reason == NO_CLUSTERS
     assert rows[5].total.n == 1 and rows[5].total.std is None and rows[5].reason == ""
+    # The full model is the reference; the other variant is compared only where the setting applies.
+    assert rows[0].paired == {} and rows[3].paired == {}
+    assert set(rows[5].paired) == {"total", "between", "within"}
+
+
+def test_variants_are_compared_with_the_full_model_seed_by_seed():
+    base = _outputs([True, True, False])
+    per_seed, scaled = {}, {}
+    for seed, factor in ((1, 1.0), (2, 1.5), (3, 2.0)):
+        o = dict(base, z=factor * base["z"])
+        per_seed[seed] = variance_settings(**o)
+        o["z"] = 1.1 * o["z"]  # the variant's variances are the full model's times 1.21, seed by seed
+        scaled[seed] = variance_settings(**o)
+    rows = variance_table({"full": per_seed, "no_bias": scaled}, reference="full")
+    euclid = next(r for r in rows if (r.variant, r.setting) == ("no_bias", EUCLIDEAN))
+    totals = np.array([per_seed[s][2].decomposition.total for s in (1, 2, 3)])
+    diffs = 0.21 * totals
+    paired = euclid.paired["total"]
+    assert paired.seeds == 3 and paired.diff == pytest.approx(diffs.mean())
+    half = stats.t.ppf(0.975, 2) * diffs.std(ddof=1) / np.sqrt(3)
+    assert (paired.ci_low, paired.ci_high) == (pytest.approx(diffs.mean() - half), pytest.approx(diffs.mean() + half))
+    # No minimum effect for a variance: a comparison either differs or is undecided.
+    assert paired.verdict in ("differs", "undecided")

@@ -1,6 +1,6 @@
 """The analysis sections in a real headless Chromium: the page loads with no console error,
-exception or network request, and the ablation (9 panels) and variance (3 panels) figures draw
-their bars."""
+exception or network request, the ablation forest draws each variant's difference to the full model
+(one metric at a time, a menu for the others) and the variance figure (3 panels) its bars."""
 import pytest
 from report_analysis import hand_analysis
 from report_browser import open_page
@@ -28,7 +28,14 @@ def test_analysis_sections_load_clean_and_draw(browser, tmp_path):
     assert page.log.problems() == []
     assert page.log.external_requests(page.url) == []
     ablation, variance = page.evaluate(FIGURES)
-    assert ablation["panels"] == 9 and all(n == 3 for n in ablation["bars"])  # three variants per metric
+    assert ablation["panels"] == 1
+    # Two variants against the full model on MAE, drawn as points with their corrected intervals.
+    shown = page.evaluate("document.getElementById('ablation-plot').data.filter(t => t.visible !== false)"
+                          ".reduce((n, t) => n + t.x.length, 0)")
+    assert shown == 2
+    # The menu offers every metric, and draws as a dropdown.
+    assert page.evaluate("document.getElementById('ablation-plot').layout.updatemenus[0].buttons.length") == 9
+    assert page.evaluate("document.querySelectorAll('#ablation-plot .updatemenu-container').length") == 1
     # (a) and (b): two variants with clusters, between and within stacked; (c): all three variants.
     assert variance["panels"] == 3 and variance["bars"] == [4, 4, 6]
     assert page.evaluate("document.querySelectorAll('#case-table tr').length") == 1 + 5 * 3

@@ -6,7 +6,7 @@ import pytest
 from report_browser import open_page
 from trial_tables import facts, grid_rows, grid_stage, realistic_case, table, tpe_case, trial
 
-from mmrest.report.build import build_report
+from mmrest.report.build import build_report, compute_report
 
 pytestmark = pytest.mark.slow
 
@@ -38,12 +38,13 @@ def report(tmp_path_factory):
     coarse = replace(raw.stages[0], params={**raw.stages[0].params, "eta": (0.005, 0.01, 0.02)})
     stages = [coarse, *raw.stages[1:], grid_stage(), *tpe_raw.stages]
     raw = facts(stages, trials, finished_all=False, seeds=(1111, 1112, 1113))
-    return build_report(trials, raw, tmp_path_factory.mktemp("report") / "study.html", split="valid")
+    return build_report(trials, raw, tmp_path_factory.mktemp("report") / "study.html", split="valid"), \
+        compute_report(trials, raw)
 
 
 @pytest.fixture(scope="module")
 def page(browser, report):
-    return open_page(browser, report, ready=PLOTS_READY, width=1300)
+    return open_page(browser, report[0], ready=PLOTS_READY, width=1300)
 
 
 def test_the_harness_sees_errors_exceptions_and_requests(browser, tmp_path):
@@ -59,21 +60,39 @@ def test_the_harness_sees_errors_exceptions_and_requests(browser, tmp_path):
     assert loaded.log.external_requests(loaded.url) == ["http://192.0.2.1/x.png"]
 
 
-def test_report_loads_clean_and_draws_every_panel(page):
+def test_report_loads_clean_and_draws_every_panel(page, report):
     assert page.log.problems() == []
     assert page.log.external_requests(page.url) == []
     figures = {f["id"]: f for f in page.evaluate(PANELS)}
-    # 7 varied parameters (k, v1, v2, xi, alpha, gamma, eta); xi and alpha have 4 series
-    # (coarse, fine, grid, search), the other five 1: 13 series.
+    # 7 varied parameters (k, v1, v2, xi, alpha, gamma, eta), each a curve panel over a thin
+    # diagnostics panel in Fig. 4, and 9 metric rows plus a diagnostics row in the grid.
     assert {i: f["panels"] for i, f in figures.items()} == {
-        "fig4-plot": 7, "metrics-plot": 9 * 7, "importance-grid": 2, "importance-search": 2,
-        "importance-spread": 1,
+        "fig4-plot": 2 * 7, "metrics-plot": (9 + 1) * 7, "forest-plot": 1, "importance-grid": 2,
+        "importance-search": 2, "importance-effects": 1,
     }
-    assert figures["fig4-plot"]["traces"] == 2 * 13  # Acc-5 and Acc-7, validation only
-    assert figures["metrics-plot"]["traces"] == 9 * 13
     assert all(n > 0 for f in ("fig4-plot", "metrics-plot") for n in figures[f]["points"])
-    assert all(figures[f]["traces"] == 2 for f in ("importance-grid", "importance-search", "importance-spread"))
+    assert all(figures[f]["traces"] >= 2 for f in ("importance-grid", "importance-search"))
     assert page.evaluate("document.getElementById('partial') !== null")
+    assert page.evaluate("document.getElementById('verdict-legend') !== null")
+
+
+def test_fig4_marks_bands_rings_and_diagnostics(page, report):
+    """Per metric panel, the base point's band; a ring for each level whose comparison differs;
+    the diagnostics under each panel; traces of the split not shown are hidden."""
+    _, computed = report
+    traces = page.evaluate("document.getElementById('fig4-plot').data.map(t => "
+                           "({name: t.name, meta: t.meta, visible: t.visible !== false, n: t.x.length}))")
+    assert all(t["visible"] == (t["meta"] in ("valid", "both")) for t in traces)
+    shown = [t for t in traces if t["visible"]]
+    bands = [t for t in shown if t["name"] == "base point's 95 % interval"]
+    # Acc-5 and Acc-7 on each parameter with a one-at-a-time level that ended: all but eta, whose
+    # levels are still running.
+    assert len(bands) == 2 * 6
+    differs = sum(1 for c in computed.verdicts.comparisons
+                  if c.kind == "level" and c.metric in ("acc5", "acc7") and c.verdict == "differs")
+    assert sum(t["n"] for t in shown if t["name"] == "differs from the base") == differs > 0
+    shares = [t for t in shown if t["name"] in ("L_MMC share of the gradient", "PDLF share of the prediction")]
+    assert shares and all(t["meta"] == "both" for t in shares)
 
 
 def test_fig4_screenshot_is_taken(page, tmp_path):
@@ -84,15 +103,15 @@ def test_fig4_screenshot_is_taken(page, tmp_path):
 
 
 def test_split_buttons_swap_validation_for_test(browser, report):
-    fresh = open_page(browser, report, ready=PLOTS_READY)
-    visible = "document.getElementById('fig4-plot').data.map(t => t.visible !== false)"
-    before = fresh.evaluate(visible)
+    fresh = open_page(browser, report[0], ready=PLOTS_READY)
+    state = "document.getElementById('fig4-plot').data.map(t => [t.meta, t.visible !== false])"
+    before = fresh.evaluate(state)
     fresh.evaluate(
         "(() => { const b = document.querySelectorAll('#fig4-plot .updatemenu-button')[1];"
         " b.dispatchEvent(new MouseEvent('click', {bubbles: true})); })()"
     )
     fresh.collect(0.5)
-    after = fresh.evaluate(visible)
-    assert sum(before) == sum(after) == len(before) // 2
-    assert after == [not v for v in before]
+    after = fresh.evaluate(state)
+    assert all(v == (meta in ("valid", "both")) for meta, v in before)
+    assert all(v == (meta in ("test", "both")) for meta, v in after)
     assert fresh.log.problems() == []

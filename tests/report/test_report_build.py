@@ -35,10 +35,13 @@ def test_page_is_self_contained_with_plotly_inlined_once(tmp_path, mixed_partial
     out = build_report(*mixed_partial, tmp_path / "r.html")
     page = out.read_text(encoding="utf-8")
     assert page.count(get_plotlyjs()) == 1
-    assert page.count("<script") == 1 + 4  # plotly.js + fig4, metrics, grid importance, spread
+    # plotly.js, then fig4, metrics, the differences, the grid's importance and the curves' effects
+    assert page.count("<script") == 1 + 5
+    for plot in ("fig4-plot", "metrics-plot", "forest-plot", "importance-grid", "importance-effects"):
+        assert f'id="{plot}"' in page
     assert not re.search(r"<script[^>]+src=", page)
     assert not EXTERNAL.search(_markup(page))
-    for section in ("fig4", "metrics", "final", "importance", "facts"):
+    for section in ("verdicts", "fig4", "metrics", "differences", "final", "importance", "seeds", "facts"):
         assert f'<section id="{section}">' in page
 
 
