@@ -9,7 +9,7 @@ def test_presets_carry_the_papers_values():
     assert [getattr(mosi, n) for n in STUDY_HYPERPARAMETERS] == [7, 0.8, 1.0, 3.0, 1.0, 0.05, 0.01]
     assert [getattr(mosei, n) for n in STUDY_HYPERPARAMETERS] == [10, 0.7, 0.5, 70.0, 0.7, 0.05, 0.01]
     assert (mosi.batch_size, mosei.batch_size) == (64, 128)
-    assert set(PRESETS) == {"mosi", "mosei"}
+    assert set(PRESETS) == {"mosi", "mosei", "mosi_frozen"}
 
 
 @pytest.mark.parametrize(

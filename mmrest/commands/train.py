@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from mmrest.config import PRESETS, make_config
+from mmrest.data.synthetic import PRESETS as SYNTHETIC_SHAPES
 from mmrest.errors import InputError
 from mmrest.metrics import METRIC_NAMES
 from mmrest.overrides import parse_assignments
@@ -24,9 +25,10 @@ def register(subparsers) -> None:
     )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="an MMSA pickle, or an MMIM noalign pickle with --labels")
-    source.add_argument("--synthetic", choices=sorted(PRESETS), help="built-in synthetic data of this shape")
+    source.add_argument("--synthetic", choices=sorted(SYNTHETIC_SHAPES), help="built-in synthetic data of this shape")
     p.add_argument("--labels", type=Path, help="label CSV of an MMIM-format pickle")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="hyperparameters of the paper (default: the dataset's)")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="hyperparameters of the paper, or mosi_frozen for frozen text features (default: the dataset's)")
     p.add_argument("--set", dest="sets", action="append", metavar="KEY=VALUE", help="override a config value, e.g. --set xi=10 (repeatable)")
     p.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's 200)")
     p.add_argument("--seed", type=int, help="training seed (default 1111)")

@@ -100,6 +100,9 @@ class MMRestNet(nn.Module):
         self.fuse_a = nn.Linear(h, cfg.d2)
         self.fuse_tav = nn.Linear(dt + 2 * h, cfg.d2)
         self.head = _head(4 * cfg.d2, cfg.dropout)
+        # Frozen text features cannot adapt to the task, and the layers on top of them overfit
+        # without noise at their input (docs/model.md, "The frozen path").
+        self.text_dropout = nn.Dropout(cfg.text_dropout)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -108,7 +111,7 @@ class MMRestNet(nn.Module):
                 nn.init.xavier_normal_(param)
 
     def forward(self, batch: Inputs) -> Outputs:
-        h_t = self.bert(batch.text_bert) if self.bert is not None else batch.text
+        h_t = self.text_dropout(self.bert(batch.text_bert) if self.bert is not None else batch.text)
         h_a = self.audio_enc(batch.audio, batch.audio_lengths)
         h_v = self.vision_enc(batch.vision, batch.vision_lengths)
         fused = torch.cat(

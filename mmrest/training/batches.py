@@ -73,14 +73,27 @@ def _tokenize(split: Split, tokenizer, max_len: int) -> np.ndarray:
     return np.stack([enc["input_ids"], enc["attention_mask"], segments], axis=1)
 
 
-def _text_inputs(split: Split, cfg: TrainConfig, tokenizer, source: str):
+def _text_scaling(data: MSADataset, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray] | None:
+    """The training split's mean and standard deviation of the frozen text vector under
+    `text_standardize` (a constant column keeps scale 1); None otherwise."""
+    if not cfg.text_standardize or data.train.text is None:
+        return None
+    pooled = pooled_text(data.train, cfg.text_pooling)
+    std = pooled.std(0)
+    return pooled.mean(0), np.where(std > 0, std, 1.0)
+
+
+def _text_inputs(split: Split, cfg: TrainConfig, tokenizer, source: str, scaling: tuple[np.ndarray, np.ndarray] | None):
     if cfg.text_backend == "features":
         if split.text is None:
             raise InputError(
                 f"{source}: the dataset carries no pre-extracted text features (key 'text'); "
                 "train with --set text_backend=bert --set bert_path=DIR (a local BERT-family model folder)"
             )
-        return torch.from_numpy(np.ascontiguousarray(pooled_text(split, cfg.text_pooling), dtype=np.float32)), None
+        pooled = pooled_text(split, cfg.text_pooling)
+        if scaling is not None:
+            pooled = (pooled - scaling[0]) / scaling[1]
+        return torch.from_numpy(np.ascontiguousarray(pooled, dtype=np.float32)), None
     if split.text_bert is not None and tokenizer is None:
         return None, torch.from_numpy(split.text_bert[:, :, : cfg.bert_max_len].astype(np.int64))
     if split.raw_text is None:
@@ -97,9 +110,10 @@ def to_tensors(data: MSADataset, cfg: TrainConfig, device: torch.device) -> dict
 
         tokenizer = AutoTokenizer.from_pretrained(cfg.bert_path, local_files_only=True)
     out = {}
+    scaling = _text_scaling(data, cfg)
     for name in ("train", "valid", "test"):
         split = data.split(name)
-        text, text_bert = _text_inputs(split, cfg, tokenizer, data.source)
+        text, text_bert = _text_inputs(split, cfg, tokenizer, data.source, scaling)
         inputs = Inputs(
             text=None if text is None else text.to(device),
             text_bert=None if text_bert is None else text_bert.to(device),
