@@ -21,8 +21,9 @@ STUDY_HYPERPARAMETERS: tuple[Hyperparameter, ...] = get_args(Hyperparameter)
 # How to get BERT weights, for the message that refuses a missing folder (nothing is downloaded here).
 GET_BERT = (
     "on a machine with internet: python -c \"from transformers import AutoModel, AutoTokenizer; "
-    "[c.from_pretrained('bert-base-uncased').save_pretrained('bert-base-uncased') for c in (AutoModel, AutoTokenizer)]\", "
-    "then copy the folder here"
+    "[c.from_pretrained('bert-base-uncased').save_pretrained('models/bert-base-uncased') for c in "
+    "(AutoModel, AutoTokenizer)]\", copy the folder here, and point bert_path at it "
+    "(a study: --set train.bert_path=DIR)"
 )
 
 

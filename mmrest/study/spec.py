@@ -264,14 +264,20 @@ def validate_spec(raw: dict, *, source: str, sets: dict[str, str] | None = None,
         # dict.fromkeys: a bad value in a union is reported once per member.
         lines = dict.fromkeys(_describe(e, source, sets) for e in _relevant(err.errors()))
         raise InputError("\n".join(lines)) from None
+    spec = _absolute_paths(spec)
     _check_stages(spec, source, sets)
     _check_train(spec, source, sets, check_files)
     _check_values(spec, source, sets)
     _check_dataset(spec, source, sets, check_files)
-    # Absolute paths, so that a resume from another folder, and every trial, read the same files.
+    return spec
+
+
+def _absolute_paths(spec: StudySpec) -> StudySpec:
+    """Files read from the working directory, made absolute: a resume from another folder, and
+    every trial on every worker, read the same files, and a message names the file in full."""
     absolute = {k: str(Path(v).resolve()) for k in ("path", "labels") if (v := getattr(spec.dataset, k))}
     train = dict(spec.train)
-    if train.get("bert_path"):
+    if isinstance(train.get("bert_path"), str):
         train["bert_path"] = str(Path(train["bert_path"]).resolve())
     return spec.model_copy(update={"dataset": spec.dataset.model_copy(update=absolute), "train": train})
 

@@ -25,7 +25,7 @@ BAD_SPECS = {
                   "stages[0].params.k[1] = 1: Input should be greater than or equal to 2"),
     "k not an integer": ({"stages": [{**STAGE, "params": {"k": [2.5]}}]}, "stages[0].params.k[0] = 2.5"),
     "negative weight": ({"stages": [{**STAGE, "params": {"v1": [-1]}}]}, "stages[0].params.v1[0] = -1"),
-    "missing dataset": ({"dataset": {"path": "no/such/file.pkl"}}, "dataset.path = 'no/such/file.pkl': no such file"),
+    "missing dataset": ({"dataset": {"path": "no/such/file.pkl"}}, "/no/such/file.pkl': no such file (relative paths"),
     "two dataset sources": ({"dataset": {"path": "x.pkl", "synthetic": "mosi"}}, "dataset: give exactly one of"),
     "bad synthetic size": ({"dataset": {"synthetic": "mosi", "sizes": {"train": 0}}}, "dataset.sizes"),
     "unknown training option": ({"train": {"max_epoch": 2}}, "train.max_epoch: unknown training option"),
