@@ -97,3 +97,17 @@ def finished_study(tmp_path_factory, ray_head) -> Path:
     assert run.returncode == 1, run.stdout + run.stderr
     assert "trial(s) failed" in run.stdout and "coarse/eta=1e+308/seed=1: " in run.stdout, run.stdout
     return root / "studies" / "e2e"
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory):
+    """A tiny randomly initialised BERT saved as a local model folder (no weights are downloaded)."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    path = tmp_path_factory.mktemp("tiny-bert")
+    cfg = BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=64)
+    torch.manual_seed(0)
+    BertModel(cfg).save_pretrained(path)
+    return path

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from mmrest.cli import main
@@ -18,18 +17,6 @@ from mmrest.study.spec import load_spec
 SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
 GRIDS = [("mosi_grid", "mosi", "bert"), ("mosei_grid", "mosei", "bert"),
          ("mosi_grid_frozen", "mosi_frozen", "features"), ("mosei_grid_frozen", "mosei", "features")]
-
-
-@pytest.fixture(scope="module")
-def tiny_bert_dir(tmp_path_factory):
-    from transformers import BertConfig, BertModel
-
-    path = tmp_path_factory.mktemp("tiny-bert")
-    cfg = BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64)
-    torch.manual_seed(0)
-    BertModel(cfg).save_pretrained(path)
-    return path
 
 
 @pytest.mark.parametrize("name, preset, backend", GRIDS)

@@ -9,19 +9,6 @@ from mmrest.model.network import MMRestNet
 from mmrest.training import train
 
 
-
-@pytest.fixture(scope="module")
-def tiny_bert_dir(tmp_path_factory):
-    from transformers import BertConfig, BertModel
-
-    path = tmp_path_factory.mktemp("tiny-bert")
-    cfg = BertConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=64)
-    torch.manual_seed(0)
-    BertModel(cfg).save_pretrained(path)
-    return path
-
-
 def with_token_ids(data, length=12, vocab=120, seed=0):
     rng = np.random.default_rng(seed)
 
