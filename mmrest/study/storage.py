@@ -6,6 +6,7 @@ works instead; a cluster uses PostgreSQL.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import optuna
@@ -93,8 +94,11 @@ def stage_study(storage: BaseStorage, spec: StudySpec, stage: StageSpec) -> optu
         study.set_user_attr("objective", spec.objective.metric)
         study.set_user_attr("spec", stage.model_dump(mode="json", by_alias=True, exclude_none=True))
     if study.metric_names is None:
-        # So that optuna-dashboard names the objective (valid_mae) rather than "Objective 0".
-        study.set_metric_names([spec.objective.metric])
+        # So that optuna-dashboard names the objective (valid_mae) rather than "Objective 0". Optuna
+        # flags the call as experimental on every study; that is no news to a user of ours.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([spec.objective.metric])
     return study
 
 

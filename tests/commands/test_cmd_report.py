@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from mmrest.cli import main
+from mmrest.report.build import comparisons_path
 
 TINY_SPEC = """\
 name: tiny
@@ -54,10 +55,13 @@ def tiny_study(tmp_path_factory):
 def test_report_of_a_real_study(tmp_path, tiny_study, capsys):
     out = tmp_path / "reports" / "tiny.html"
     assert main(["report", str(tiny_study), "-o", str(out), "--rule", "objective"]) == 0
-    assert f"wrote {out} and {out.with_suffix('.csv')}" in capsys.readouterr().out
+    assert f"wrote {out}, {out.with_suffix('.csv')} and {comparisons_path(out)}" in capsys.readouterr().out
+    assert comparisons_path(out).is_file()
     page = out.read_text(encoding="utf-8")
-    assert "Rule <b>objective</b>" in page and 'class="partial"' not in page
-    assert 'id="importance-grid"' in page and 'id="importance-spread"' in page
+    assert "Rule <b>objective</b>" in page and 'id="partial"' not in page
+    assert 'id="importance-grid"' in page and 'id="importance-effects"' in page
+    # The study computed its floor when it started; the report draws it and compares with it.
+    assert (tiny_study / "floor.json").is_file() and "floor: ridge, all real modalities" in page
     frame = pd.read_csv(out.with_suffix(".csv"))
     assert len(frame) == 3 + 4 and set(frame["state"]) == {"COMPLETE"}
 

@@ -126,8 +126,18 @@ def test_status_json(finished_study, capsys):
     status = json.loads(capsys.readouterr().out)
     assert status["storage"] == str((finished_study / "optuna.journal").resolve())
     assert status["state"] == "finished"
-    assert status["stages"]["coarse"] == {"design": "one_at_a_time", "planned": 12, "done": 10, "running": 0, "failed": 2}
-    assert status["best"]["value"] == min(t.value for t in _completed(finished_study))
+    assert status["stages"]["coarse"] == {"design": "one_at_a_time", "planned": 12, "done": 10, "running": 0, "failed": 2,
+                                          "round": None, "seeds": None, "racing": None}  # the seed list does not race
+    assert set(status["seed_planner"]) == set(METRIC_NAMES)
+    plan = status["seed_planner"]["mae"]
+    assert list(plan) == ["3", "5", "10", "20"] and plan["3"] > plan["20"] > 0
+    # The best point by its mean over seeds, not the luckiest single trial.
+    by_point = {}
+    for t in _completed(finished_study):
+        by_point.setdefault(t.user_attrs["key"].rsplit("/seed=", 1)[0], []).append(t.value)
+    best = min(by_point, key=lambda k: sum(by_point[k]) / len(by_point[k]))
+    assert status["best"]["key"] == best and status["best"]["seeds"] == len(by_point[best])
+    assert status["best"]["value"] == pytest.approx(sum(by_point[best]) / len(by_point[best]))
     # optuna opens the printed storage as is
     assert {s.study_name for s in optuna.get_all_study_summaries(JournalStorage(JournalFileBackend(status["storage"])))} == {"e2e.coarse", "e2e.fine"}
 
