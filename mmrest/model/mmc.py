@@ -290,23 +290,22 @@ def _pair_weights_reading_counts(bins, assignment, max_pairs, generator) -> Tens
     # which stalls for milliseconds whenever another process holds a core.
     candidate = (assignment.unsqueeze(0) == assignment.unsqueeze(1)) & (rows.unsqueeze(1) < rows)
     similar = bins.unsqueeze(0) == bins.unsqueeze(1)
-    one = torch.ones((), dtype=torch.int8)
-    upper = torch.where(candidate, torch.where(similar, one, -one), 0 * one)
+    upper = candidate.to(torch.int8) * (2 * similar.to(torch.int8) - 1)
     n_clusters = int(assignment.max()) + 1
     per_bin = torch.bincount(assignment * N_BINS + bins, minlength=n_clusters * N_BINS).view(n_clusters, N_BINS)
     n_similar = (per_bin * (per_bin - 1) // 2).sum(1)
     n_all = per_bin.sum(1) * (per_bin.sum(1) - 1) // 2
-    over = torch.stack([n_similar, n_all - n_similar], 1) > max_pairs  # (cluster, kind)
-    if bool(over.any()):
-        over_pair = torch.where(similar, over[assignment, 0].unsqueeze(1), over[assignment, 1].unsqueeze(1))
-        rows, cols = torch.nonzero(candidate & over_pair, as_tuple=True)
-        group = 2 * assignment[rows] + (~similar[rows, cols]).long()
-        # Take the pairs in a random order and keep each group's first max_pairs: a running
-        # count per group (only groups over the cap are here, so there are few) gives the rank.
-        order = torch.randperm(rows.shape[0], generator=generator)
-        in_group = group[order].unsqueeze(1) == torch.nonzero(over.view(-1)).view(1, -1)
-        dropped = order[(in_group.cumsum(0) * in_group).sum(1) > max_pairs]
-        upper[rows[dropped], cols[dropped]] = 0
+    over = (torch.stack([n_similar, n_all - n_similar], 1) > max_pairs).view(-1)  # (cluster, kind)
+    over_groups = over.nonzero()[:, 0].tolist()
+    if over_groups:
+        # Pairs in row-major order, then a random order of them; each group over the cap keeps
+        # the first max_pairs of its pairs in that order.
+        group = 2 * assignment.unsqueeze(1) + (~similar).long()  # (N, N): (cluster, kind) of a pair
+        pair_rows, pair_cols = torch.nonzero(candidate & over[group], as_tuple=True)
+        order = torch.randperm(pair_rows.shape[0], generator=generator)
+        shuffled_group = group[pair_rows, pair_cols][order]
+        dropped = torch.cat([order[(shuffled_group == g).nonzero()[max_pairs:, 0]] for g in over_groups])
+        upper[pair_rows[dropped], pair_cols[dropped]] = 0
     return (upper + upper.T).long()
 
 

@@ -128,12 +128,18 @@ class PSDAdam(torch.optim.Adam):
     @torch.no_grad()
     def step(self, closure=None):
         loss = super().step(closure)
+        self.project()
+        return loss
+
+    @torch.no_grad()
+    def project(self) -> None:
+        """Project every square-matrix parameter onto the PSD cone, in place (step() does this
+        after Adam's update)."""
         for matrices in self._square_parameters().values():
             dim = matrices[0].shape[-1]
             projected = project_psd(torch.cat([p.reshape(-1, dim, dim) for p in matrices]))
             for param, part in zip(matrices, projected.split([p.numel() // (dim * dim) for p in matrices])):
                 param.copy_(part.view_as(param))
-        return loss
 
     def _square_parameters(self) -> dict[tuple, list[Tensor]]:
         kinds = defaultdict(list)
