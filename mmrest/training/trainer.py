@@ -62,24 +62,30 @@ def _train_epoch(run: _Run, data: SplitTensors) -> float:
     order = torch.randperm(len(data), generator=run.shuffle)
     total = torch.zeros((), device=data.labels.device)
     for start in range(0, len(data), run.cfg.batch_size):
-        batch, labels = data.take(order[start : start + run.cfg.batch_size])
-        # One seed per step keeps clustering and pair sampling reproducible and different per step.
-        seed = run.cfg.seed * 1_000_003 + run.step
-        loss = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
-        run.main_opt.zero_grad(set_to_none=True)
-        run.metric_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip)
-        nn.utils.clip_grad_norm_(run.state.parameters(), run.cfg.clip)
-        run.main_opt.step()
-        run.metric_opt.step()
-        run.has_state = run.has_state or needs_clustering(run.cfg)
-        run.step += 1
-        total += loss.detach() * len(labels)
+        total += _train_step(run, data, order[start : start + run.cfg.batch_size])
     mean = float(total) / len(data)
     if not np.isfinite(mean):
         raise TrainingDiverged(f"training loss became {mean} in step {run.step}; lower lr, eta or xi")
     return mean
+
+
+def _train_step(run: _Run, data: SplitTensors, index: torch.Tensor) -> torch.Tensor:
+    """One optimisation step on the rows `index`; returns the batch's summed loss, on the device
+    (reading it on the host would make the device wait every step)."""
+    batch, labels = data.take(index)
+    # One seed per step keeps clustering and pair sampling reproducible and different per step.
+    seed = run.cfg.seed * 1_000_003 + run.step
+    loss = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
+    run.main_opt.zero_grad(set_to_none=True)
+    run.metric_opt.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip)
+    nn.utils.clip_grad_norm_(run.state.parameters(), run.cfg.clip)
+    run.main_opt.step()
+    run.metric_opt.step()
+    run.has_state = run.has_state or needs_clustering(run.cfg)
+    run.step += 1
+    return loss.detach() * len(labels)
 
 
 @torch.no_grad()
