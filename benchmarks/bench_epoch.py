@@ -9,9 +9,16 @@ same process on the same data:
 
   mmc_overhead_ratio           the full model against the same network without MMC and PDLF
                                (eta = gamma = 0: no clustering, no metric loss), aligned shape
+  mmc_overhead_floor           the ratio if every step's MMC part cost only its essential
+                               kernels (bench_mmc.floor_ms, timed here)
   unaligned_speedup_vs_packed  the acoustic and visual LSTMs run padded and read at each
                                sequence's last real step (ours) against packing by length
                                (pack_padded_sequence, the spec's wording), unaligned shape
+  keep_freed_memory_speedup    (CPU) the padded unaligned epoch with freed memory kept in the
+                               process (keep_freed_memory, as `train` and study trials run)
+                               against glibc's default, which unmaps and faults it in again
+
+Everything runs with keep_freed_memory on, as the entry points do, except its own baseline.
 
     python benchmarks/bench_epoch.py [--epochs 3] [--threads 2] [--device cpu] [--skip-unaligned]
 
@@ -20,6 +27,7 @@ The last line is `epoch_seconds_mosi: X` (the full model, aligned shape).
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import tempfile
 from unittest import mock
@@ -31,6 +39,9 @@ from mmrest.config import make_config
 from mmrest.data.synthetic import synthetic_dataset
 from mmrest.model import network
 from mmrest.training import train
+from mmrest.training.memory import keep_freed_memory
+
+from bench_mmc import floor_ms  # the same folder: run as python benchmarks/bench_epoch.py
 
 
 class PackedSequenceEncoder(network.SequenceEncoder):
@@ -59,12 +70,16 @@ def mmc_overhead(aligned, epochs: int, device: str) -> tuple[float, float]:
     print(f"aligned   (50/50 steps):  full {after_warm_up(full):.3f} s (first epoch {full[0]:.3f})  "
           f"without MMC and PDLF {after_warm_up(plain):.3f} s (first epoch {plain[0]:.3f})")
     ratio = after_warm_up(full) / after_warm_up(plain)
+    steps = math.ceil(len(aligned.train) / make_config("mosi").batch_size)
+    floor = 1 + steps * floor_ms(7, 64, 200, torch.device(device)) / 1e3 / after_warm_up(plain)
     print(f"mmc_overhead_ratio: {ratio:.2f}")
+    print(f"mmc_overhead_floor: {floor:.2f}")
     return after_warm_up(full), ratio
 
 
-def unaligned_speedup(unaligned, device: str) -> None:
-    """Padded LSTMs read at the last real step against packed ones, both on the full model."""
+def unaligned_speedup(unaligned, device: str) -> list[float]:
+    """Padded LSTMs read at the last real step against packed ones, both on the full model;
+    returns the padded run's epoch seconds."""
     padded = epoch_seconds(unaligned, 2, device)
     with mock.patch.object(network, "SequenceEncoder", PackedSequenceEncoder):
         packed = epoch_seconds(unaligned, 2, device)
@@ -72,6 +87,16 @@ def unaligned_speedup(unaligned, device: str) -> None:
           f"packed {packed[1]:.2f} s (first epoch {packed[0]:.2f})")
     print(f"epoch_seconds_mosi_unaligned: {padded[1]:.2f}")
     print(f"unaligned_speedup_vs_packed: {packed[1] / padded[1]:.2f}")
+    return padded
+
+
+def freed_memory_speedup(unaligned, kept: list[float], device: str) -> None:
+    """The padded unaligned run again with glibc's default allocator behaviour, against `kept`."""
+    keep_freed_memory(False)
+    default = epoch_seconds(unaligned, 2, device)
+    keep_freed_memory(True)
+    print(f"unaligned, glibc's default allocator: {default[1]:.2f} s (first epoch {default[0]:.2f})")
+    print(f"keep_freed_memory_speedup: {default[1] / kept[1]:.2f}")
 
 
 def main() -> None:
@@ -82,14 +107,17 @@ def main() -> None:
     parser.add_argument("--skip-unaligned", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"threads: {args.threads}; device: {args.device}")
+    kept = keep_freed_memory()
+    print(f"threads: {args.threads}; device: {args.device}; keep_freed_memory: {kept}")
     with tempfile.TemporaryDirectory() as cache:
         aligned = synthetic_dataset("mosi", seed=0, cache_dir=cache, audio_len=50, vision_len=50)
         full, _ = mmc_overhead(aligned, args.epochs, args.device)
         del aligned
         if not args.skip_unaligned:
-            unaligned_speedup(synthetic_dataset("mosi", seed=0, cache_dir=cache, audio_len=375, vision_len=500),
-                              args.device)
+            unaligned = synthetic_dataset("mosi", seed=0, cache_dir=cache, audio_len=375, vision_len=500)
+            padded = unaligned_speedup(unaligned, args.device)
+            if kept and torch.device(args.device).type == "cpu":
+                freed_memory_speedup(unaligned, padded, args.device)
     print(f"epoch_seconds_mosi: {full:.2f}")
 
 

@@ -23,7 +23,8 @@ whenever another process holds a core). `--device cuda` runs ours on the GPU (th
 stays on the CPU, where scikit-learn runs).
 
 Prints the whole step for B in (64, 128) and k in (7, 10), then per part for B = 64, k = 7, then
-the PSD projection alone; the last line is `speedup_b64_k7: X`.
+the PSD projection alone, then the floor (the step's essential kernels with nothing between
+them); the last line is `speedup_b64_k7: X`.
 
     python benchmarks/bench_mmc.py [--threads 1] [--repeats 30] [--device cpu]
 """
@@ -306,6 +307,41 @@ def projection_ms(k: int, repeats: int, device: torch.device) -> dict[str, float
     return times
 
 
+def floor_ms(k: int, batch_size: int, repeats: int, device: torch.device) -> float:
+    """Median ms of the kernels an MMC step cannot do without, back to back with nothing between:
+    the (K, N, d) x (K, d, d) distance products of the loss (forward, and the two of its backward)
+    and of PDLF, two Lloyd passes of k-means, one fused Adam update and one diagonal-dominance
+    proof of the K + 1 metrics. Everything else the step spends is small ops around them."""
+    g = torch.Generator().manual_seed(0)
+    n_rows = 3 * batch_size
+    diff = torch.randn(k, n_rows, DIM, generator=g).to(device)
+    metrics = torch.eye(DIM).repeat(k + 1, 1, 1).to(device)
+    points, centers = torch.randn(1, n_rows, DIM, generator=g).to(device), torch.randn(1, k, DIM, generator=g).to(device)
+    params = [metrics.clone().requires_grad_()]
+    for p in params:
+        p.grad = torch.randn_like(p)
+    adam = torch.optim.Adam(params, lr=LR, weight_decay=WEIGHT_DECAY, fused=True)
+
+    def kernels():
+        for _ in range(2):  # loss forward and PDLF: distances to every center under its metric
+            torch.bmm(diff, metrics[1:])
+        torch.bmm(diff.transpose(1, 2), diff)  # loss backward: the metrics' gradient
+        torch.bmm(diff, metrics[1:])  # loss backward: the features' gradient
+        for _ in range(2):
+            torch.baddbmm(centers.pow(2).sum(2).unsqueeze(1), points, centers.transpose(1, 2), alpha=-2).argmin(2)
+        adam.step()
+        (2 * metrics.diagonal(dim1=-2, dim2=-1) - metrics.abs().sum(-1)).amin()
+
+    spent = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        kernels()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        spent.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(spent[1:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch and OpenMP/BLAS threads, both sides")
@@ -323,8 +359,10 @@ def main() -> None:
         speedups = whole_steps(args, device)
         parts_table(args, device)
         projection = projection_ms(7, 10 * args.repeats, device)
+        floor = floor_ms(7, 64, 10 * args.repeats, device)
     print("PSD projection of M0 and dM (k = 7) alone, median ms: "
           + ", ".join(f"{name} {ms:.2f}" for name, ms in projection.items()))
+    print(f"floor, B = 64, k = 7: the step's essential kernels alone take {floor:.2f} ms")
     print(f"speedup_b64_k7: {speedups[(64, 7)]:.2f}")
 
 
