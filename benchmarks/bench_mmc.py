@@ -294,17 +294,19 @@ def projection_ms(k: int, repeats: int, device: torch.device) -> dict[str, float
         "ours, inside": lambda: project_psd(inside.to(device)),
         "ours, boundary": lambda: project_psd(outside.to(device)),
     }
-    times = {}
-    for name, run in cases.items():
-        spent = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            spent.append(time.perf_counter() - start)
-        times[name] = 1e3 * statistics.median(spent)
-    return times
+    return {name: repeated_ms(run, repeats, device) for name, run in cases.items()}
+
+
+def repeated_ms(run, repeats: int, device: torch.device) -> float:
+    """Median ms of `run()` over `repeats` calls after one untimed call, its kernels included."""
+    run()
+    spent = []
+    for _ in range(repeats):
+        laps = Laps(device)
+        run()
+        laps("run")
+        spent.append(laps.spent["run"])
+    return 1e3 * statistics.median(spent)
 
 
 def floor_ms(k: int, batch_size: int, repeats: int, device: torch.device) -> float:
@@ -332,14 +334,7 @@ def floor_ms(k: int, batch_size: int, repeats: int, device: torch.device) -> flo
         adam.step()
         (2 * metrics.diagonal(dim1=-2, dim2=-1) - metrics.abs().sum(-1)).amin()
 
-    spent = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        kernels()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        spent.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(spent[1:])
+    return repeated_ms(kernels, repeats, device)
 
 
 def main() -> None:
