@@ -76,6 +76,8 @@ def mmc_loss(
         if _cap_may_bind(assignment, max_pairs):
             weights = pair_weights(batch.bins, assignment, max_pairs=max_pairs, seed=seed).to(features.dtype)
             batch.laplacian = torch.diag(weights.sum(1)) - weights
+        else:
+            _group_rows(batch)
     return _MMCLoss.apply(features, M0, dM, batch, (v1, v2, xi, beta))
 
 
@@ -90,10 +92,12 @@ class _Batch:
     sizes: Tensor  # (K,) rows per cluster
     margin: Tensor  # (N, K): alpha ||c_i - c_j||^2 for a row of cluster i
     others: Tensor  # (N, K): 1 where cluster j is present and j != the row's cluster
-    groups: Tensor  # (N, 8K) one-hot: per cluster, 7 bin groups and the whole cluster
-    group_sizes: Tensor  # (K, 8)
-    group_sign: Tensor  # (8,): sum_S - sum_D = 2 sum_S - sum_all
-    laplacian: Tensor | None = None  # (N, N), only when pairs are drawn
+    # Either every pair counts, and the rows' groups give the pair sums (_group_rows) ...
+    groups: Tensor | None = None  # (N, 8K) one-hot: per cluster, 7 bin groups and the whole cluster
+    group_sizes: Tensor | None = None  # (K, 8)
+    group_sign: Tensor | None = None  # (8,): sum_S - sum_D = 2 sum_S - sum_all
+    # ... or pairs are drawn, and their signed weights' Laplacian gives them.
+    laplacian: Tensor | None = None  # (N, N)
 
 
 def _batch_constants(features, labels, assignment, centers, alpha) -> _Batch:
@@ -102,24 +106,26 @@ def _batch_constants(features, labels, assignment, centers, alpha) -> _Batch:
     member = _one_hot(assignment, n_clusters, c.dtype)  # (N, K)
     sizes = member.sum(0)
     gaps = torch.cdist(c, c).square()  # (K, K): ||c_i - c_j||^2
-    bins = label_bins(labels)
-    # Each cluster gets 8 groups of rows: one per label bin, and one for the whole cluster.
-    bin_or_all = torch.cat([_one_hot(bins, N_BINS, c.dtype), torch.ones_like(member[:, :1])], 1)
-    groups = (member.unsqueeze(2) * bin_or_all.unsqueeze(1)).view(-1, 8 * n_clusters)  # (N, 8K)
-    group_sign = torch.full((8,), 2.0, dtype=c.dtype, device=c.device)
-    group_sign[N_BINS] = -1.0
     return _Batch(
         c=c,
         assignment=assignment,
-        bins=bins,
+        bins=label_bins(labels),
         member=member,
         sizes=sizes,
         margin=alpha * (member @ gaps),
         others=(sizes > 0).to(c.dtype) - member,
-        groups=groups,
-        group_sizes=groups.sum(0).view(n_clusters, 8),
-        group_sign=group_sign,
     )
+
+
+def _group_rows(batch: _Batch) -> None:
+    """Each cluster gets 8 groups of rows: one per label bin, and one for the whole cluster."""
+    member = batch.member
+    n_clusters = member.shape[1]
+    bin_or_all = torch.cat([_one_hot(batch.bins, N_BINS, member.dtype), torch.ones_like(member[:, :1])], 1)
+    batch.groups = (member.unsqueeze(2) * bin_or_all.unsqueeze(1)).view(-1, 8 * n_clusters)  # (N, 8K)
+    batch.group_sizes = batch.groups.sum(0).view(n_clusters, 8)
+    batch.group_sign = torch.full((8,), 2.0, dtype=member.dtype, device=member.device)
+    batch.group_sign[N_BINS] = -1.0
 
 
 class _MMCLoss(torch.autograd.Function):
