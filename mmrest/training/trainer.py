@@ -49,7 +49,8 @@ def _build(cfg: TrainConfig, data: MSADataset, device: torch.device) -> _Run:
     bert = [p for n, p in model.named_parameters() if n.startswith("bert.")]
     rest = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
     groups = [{"params": rest, "lr": cfg.lr}] + ([{"params": bert, "lr": cfg.bert_lr}] if bert else [])
-    main_opt = torch.optim.Adam(groups, weight_decay=cfg.weight_decay)
+    # fused: one kernel per step instead of a loop of small ones per parameter (a fifth of a demo step).
+    main_opt = torch.optim.Adam(groups, weight_decay=cfg.weight_decay, fused=True)
     metric_opt = PSDAdam(state.parameters(), lr=cfg.metric_lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         main_opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience
