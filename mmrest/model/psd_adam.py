@@ -133,8 +133,9 @@ class PSDAdam(torch.optim.Adam):
 
     @torch.no_grad()
     def project(self) -> None:
-        """Project every square-matrix parameter onto the PSD cone, in place (step() does this
-        after Adam's update)."""
+        """Project every square-matrix parameter that has a gradient onto the PSD cone, in place
+        (step() does this after Adam's update). Adam leaves a parameter without a gradient as it
+        was, that is as the last projection left it."""
         for matrices in self._square_parameters().values():
             dim = matrices[0].shape[-1]
             projected = project_psd(torch.cat([p.reshape(-1, dim, dim) for p in matrices]))
@@ -145,6 +146,6 @@ class PSDAdam(torch.optim.Adam):
         kinds = defaultdict(list)
         for group in self.param_groups:
             for param in group["params"]:
-                if param.ndim >= 2 and param.shape[-1] == param.shape[-2]:
+                if param.grad is not None and param.ndim >= 2 and param.shape[-1] == param.shape[-2]:
                     kinds[(param.shape[-1], param.dtype, param.device)].append(param)
         return kinds

@@ -170,3 +170,14 @@ def test_matrices_of_every_parameter_are_projected_together_as_separately():
     torch.optim.Adam(plain, lr=0.1, weight_decay=1e-4).step()
     for p, q in zip(params, plain):
         assert torch.allclose(p.detach().double(), loop_oracle(q.detach()), atol=2e-6)
+
+
+def test_a_matrix_without_gradient_is_left_as_it_is():
+    # Adam skips a parameter whose gradient is None (the "w/o L_MMC, w/o bias" ablation never
+    # gives the metrics one); so does the projection, even for a matrix outside the cone.
+    outside = torch.tensor([[1.0, 2.0], [2.0, 1.0]])
+    idle, used = torch.nn.Parameter(outside.clone()), torch.nn.Parameter(outside.clone())
+    used.grad = torch.zeros(2, 2)
+    PSDAdam([idle, used], lr=0.1).step()
+    assert torch.equal(idle.detach(), outside)
+    assert min_eigenvalue(used.detach()) >= -1e-6
