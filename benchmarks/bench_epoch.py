@@ -1,4 +1,4 @@
-"""Seconds per training epoch on MOSI-sized synthetic data (features backend).
+"""Seconds per training epoch on MOSI-sized synthetic data (features backend, 1 CPU thread by default).
 
 One epoch = a pass over the 1284 training clips (batch 64) plus scoring the 229 validation
 clips, as the trainer reports it. Shapes: aligned (50 steps per modality, the MMSA aligned_50
@@ -20,7 +20,7 @@ same process on the same data:
 
 Everything runs with keep_freed_memory on, as the entry points do, except its own baseline.
 
-    python benchmarks/bench_epoch.py [--epochs 3] [--threads 2] [--device cpu] [--skip-unaligned]
+    python benchmarks/bench_epoch.py [--epochs 3] [--threads 1] [--device cpu] [--skip-unaligned]
 
 The last line is `epoch_seconds_mosi: X` (the full model, aligned shape).
 """
@@ -102,7 +102,9 @@ def freed_memory_speedup(unaligned, kept: list[float], device: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3, help="epochs per aligned run (>= 2)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1, as a study trial with cpu: 1; two OpenMP threads on a "
+                             "shared machine stall whenever another process holds a core)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--skip-unaligned", action="store_true")
     args = parser.parse_args()
