@@ -1,53 +1,129 @@
-"""Seconds per training epoch on MOSI-sized synthetic data (features backend, 2 CPU threads).
+"""Seconds per training epoch on MOSI-sized synthetic data (features backend, 1 CPU thread by default).
 
 One epoch = a pass over the 1284 training clips (batch 64) plus scoring the 229 validation
-clips, as the trainer reports it. The baseline, measured in the same run on the same data, is the
-same network without MMC and PDLF (eta = gamma = 0: no clustering, no metric loss), so the ratio
-is what MMC costs. Shapes: aligned (50 steps per modality, the MMSA aligned_50 files) and
-unaligned (375 acoustic / 500 visual steps, the noalign files the release trains on).
+clips, as the trainer reports it. Shapes: aligned (50 steps per modality, the MMSA aligned_50
+files) and unaligned (375 acoustic / 500 visual steps, the noalign files the release trains on).
+Every figure is the median of the epochs after the first, which pays one-off warm-up costs; the
+first epoch is printed beside it. Each measurement is one function; its baseline runs in the
+same process on the same data:
 
-    python benchmarks/bench_epoch.py [--epochs 3] [--skip-unaligned]
+  mmc_overhead_ratio           the full model against the same network without MMC and PDLF
+                               (eta = gamma = 0: no clustering, no metric loss), aligned shape
+  mmc_overhead_floor           the ratio if every step's MMC part cost only its essential
+                               kernels (bench_mmc.floor_ms, timed here)
+  unaligned_speedup_vs_packed  the acoustic and visual LSTMs run padded and read at each
+                               sequence's last real step (ours) against packing by length
+                               (pack_padded_sequence, the spec's wording), unaligned shape
+  keep_freed_memory_speedup    (CPU) the padded unaligned epoch with freed memory kept in the
+                               process (keep_freed_memory, as `train` and study trials run)
+                               against glibc's default, which unmaps and faults it in again
+
+Everything runs with keep_freed_memory on, as the entry points do, except its own baseline.
+
+    python benchmarks/bench_epoch.py [--epochs 3] [--threads 1] [--device cpu] [--skip-unaligned]
 
 The last line is `epoch_seconds_mosi: X` (the full model, aligned shape).
 """
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import tempfile
+from unittest import mock
 
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from mmrest.config import make_config
 from mmrest.data.synthetic import synthetic_dataset
+from mmrest.model import network
 from mmrest.training import train
+from mmrest.training.memory import keep_freed_memory
+
+from bench_mmc import floor_ms  # the same folder: run as python benchmarks/bench_epoch.py
 
 
-def epoch_seconds(data, epochs: int, **overrides) -> float:
-    # patience > epochs so that every requested epoch runs; the first epoch warms caches.
+class PackedSequenceEncoder(network.SequenceEncoder):
+    """The baseline: the LSTM over each sequence's real steps by packing (the code this replaced)."""
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        packed = pack_padded_sequence(x, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+        _, (h_n, _) = self.lstm(packed)
+        return self.out(h_n[-1])
+
+
+def epoch_seconds(data, epochs: int, device: str, **overrides) -> list[float]:
+    """Seconds of every epoch of one training run; patience > epochs, so every epoch runs."""
     cfg = make_config("mosi", {"max_epochs": epochs, "patience": epochs + 1, **overrides})
-    result = train(cfg, data, device="cpu")
-    times = [r.seconds for r in result.history]
+    return [record.seconds for record in train(cfg, data, device=device).history]
+
+
+def after_warm_up(times: list[float]) -> float:
     return statistics.median(times[1:] if len(times) > 1 else times)
+
+
+def mmc_overhead(aligned, epochs: int, device: str) -> tuple[float, float]:
+    """The full model's epoch seconds and its ratio to the run without MMC and PDLF. The two runs
+    go full, plain, plain, full, so load that drifts during the measurement falls on both alike;
+    each side's figure is the median of its epochs after the first of each run."""
+    runs = {"full": [], "plain": []}
+    for name in ("full", "plain", "plain", "full"):
+        times = epoch_seconds(aligned, epochs, device, **({} if name == "full" else {"eta": 0.0, "gamma": 0.0}))
+        runs[name].append(times)
+    full, plain = (statistics.median(t for times in runs[name] for t in times[1:]) for name in ("full", "plain"))
+    print(f"aligned   (50/50 steps):  full {full:.3f} s (first epochs {runs['full'][0][0]:.3f}, {runs['full'][1][0]:.3f})  "
+          f"without MMC and PDLF {plain:.3f} s (first epochs {runs['plain'][0][0]:.3f}, {runs['plain'][1][0]:.3f})")
+    steps = math.ceil(len(aligned.train) / make_config("mosi").batch_size)
+    floor = 1 + steps * floor_ms(7, 64, 200, torch.device(device)) / 1e3 / plain
+    print(f"mmc_overhead_ratio: {full / plain:.2f}")
+    print(f"mmc_overhead_floor: {floor:.2f}")
+    return full, full / plain
+
+
+def unaligned_speedup(unaligned, device: str) -> list[float]:
+    """Padded LSTMs read at the last real step against packed ones, both on the full model;
+    returns the padded run's epoch seconds."""
+    padded = epoch_seconds(unaligned, 2, device)
+    with mock.patch.object(network, "SequenceEncoder", PackedSequenceEncoder):
+        packed = epoch_seconds(unaligned, 2, device)
+    print(f"unaligned (375/500 steps): padded {padded[1]:.2f} s (first epoch {padded[0]:.2f})  "
+          f"packed {packed[1]:.2f} s (first epoch {packed[0]:.2f})")
+    print(f"epoch_seconds_mosi_unaligned: {padded[1]:.2f}")
+    print(f"unaligned_speedup_vs_packed: {packed[1] / padded[1]:.2f}")
+    return padded
+
+
+def freed_memory_speedup(unaligned, kept: list[float], device: str) -> None:
+    """The padded unaligned run again with glibc's default allocator behaviour, against `kept`."""
+    keep_freed_memory(False)
+    default = epoch_seconds(unaligned, 2, device)
+    keep_freed_memory(True)
+    print(f"unaligned, glibc's default allocator: {default[1]:.2f} s (first epoch {default[0]:.2f})")
+    print(f"keep_freed_memory_speedup: {default[1] / kept[1]:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per aligned run (>= 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1, as a study trial with cpu: 1; two OpenMP threads on a "
+                             "shared machine stall whenever another process holds a core)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--skip-unaligned", action="store_true")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
+    kept = keep_freed_memory()
+    print(f"threads: {args.threads}; device: {args.device}; keep_freed_memory: {kept}")
     with tempfile.TemporaryDirectory() as cache:
         aligned = synthetic_dataset("mosi", seed=0, cache_dir=cache, audio_len=50, vision_len=50)
-        full = epoch_seconds(aligned, args.epochs)
-        plain = epoch_seconds(aligned, args.epochs, eta=0.0, gamma=0.0)
-        print(f"aligned   (50/50 steps):  full {full:.3f} s  without MMC {plain:.3f} s  ratio {full / plain:.2f}")
+        full, _ = mmc_overhead(aligned, args.epochs, args.device)
         del aligned
         if not args.skip_unaligned:
             unaligned = synthetic_dataset("mosi", seed=0, cache_dir=cache, audio_len=375, vision_len=500)
-            slow = epoch_seconds(unaligned, 2)  # the second epoch: past the first-epoch warm-up
-            print(f"unaligned (375/500 steps): full {slow:.3f} s  ratio to aligned {slow / full:.1f}")
-            print(f"epoch_seconds_mosi_unaligned: {slow:.2f}")
+            padded = unaligned_speedup(unaligned, args.device)
+            if kept and torch.device(args.device).type == "cpu":
+                freed_memory_speedup(unaligned, padded, args.device)
     print(f"epoch_seconds_mosi: {full:.2f}")
 
 

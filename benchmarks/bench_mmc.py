@@ -1,24 +1,32 @@
-"""Time one full MMC step against a baseline with the public release's structure, same run, same inputs.
+"""Time one full MMC step, part by part, against a baseline with the public release's structure,
+same run, same inputs.
 
-One step = cluster the batch's 3B metric features, compute L_MMC, backpropagate, clip, and update
-M0 and dM including the PSD projection.
+One step = PDLF on the batch's 3B metric features with the previous step's cluster state
+(forward and backward), cluster them, compute L_MMC and backpropagate, clip and Adam-update M0
+and dM, project them onto the PSD cone.
 
-  ours:     torch k-means warm-started from the previous batch's centers (cold k-means++ only on
-            the first batch), the vectorised mmc_loss, PSDAdam (batched projection with a
-            Cholesky skip).
-  baseline: scikit-learn KMeans(n_clusters=k, n_init=10) on every batch, the loss as a Python
-            loop over clusters and over ordered cluster pairs (pairs inside one cluster are
-            vectorised, which favours the baseline), torch Adam, then one eigendecomposition
-            per matrix in a Python loop.
+  ours:     pdlf_bias, torch k-means warm-started from the previous batch's centers (cold
+            k-means++ only on the first batch), the vectorised mmc_loss, PSDAdam (one fused
+            Adam, then one batched projection behind a diagonal-dominance and a Cholesky test).
+  baseline: PDLF and the loss as Python loops over clusters (and ordered cluster pairs; pairs
+            inside one cluster are vectorised, which favours the baseline), scikit-learn
+            KMeans(n_clusters=k, n_init=10) on every batch, torch Adam, then one
+            eigendecomposition per matrix in a Python loop.
 
-Both sides see the same batches and take turns every `--block` steps, so each runs warm as in a
-training loop while load from other processes hits them alike (`--block 1` alternates every step,
-which leaves each side the other's cold caches). Each runs on `--threads` threads (default 1: on a shared 2-core machine two OpenMP
-threads per process stall whenever another process holds a core). Prints a table of median
-milliseconds per step and ratios, then the PSD projection alone; the last line is
-`speedup_b64_k7: X`.
+Two kinds of batches: `spread` (rows spread over all clusters: every pair of a cluster is used)
+and `one large cluster` (the acoustic and visual rows collapse onto one point, as the network's
+features do early in training on synthetic MOSI: a cluster holds over 4000 pairs of a kind, so
+pairs are drawn). Both sides see the same batches and take turns every `--block` steps, so each
+runs warm as in a training loop while load from other processes hits them alike. Each runs on
+`--threads` threads (default 1: on a shared 2-core machine two OpenMP threads per process stall
+whenever another process holds a core). `--device cuda` runs ours on the GPU (the baseline
+stays on the CPU, where scikit-learn runs).
 
-    python benchmarks/bench_mmc.py [--threads 1] [--repeats 30]
+Prints the whole step for B in (64, 128) and k in (7, 10), then per part for B = 64, k = 7, then
+the PSD projection alone, then the floor (the step's essential kernels with nothing between
+them); the last line is `speedup_b64_k7: X`.
+
+    python benchmarks/bench_mmc.py [--threads 1] [--repeats 30] [--device cpu]
 """
 from __future__ import annotations
 
@@ -33,16 +41,20 @@ from threadpoolctl import threadpool_limits
 
 from mmrest.model.kmeans import kmeans
 from mmrest.model.mmc import label_bins, mmc_loss
+from mmrest.model.network import MetricState, pdlf_bias
 from mmrest.model.psd_adam import PSDAdam, project_psd
 
 DIM = 64
 HYPER = {7: dict(v1=0.8, v2=1.0, xi=3.0, alpha=1.0), 10: dict(v1=0.7, v2=0.5, xi=70.0, alpha=0.7)}
 BETA, MAX_PAIRS, LR, WEIGHT_DECAY, CLIP = 0.01, 4000, 1e-4, 1e-4, 1.0
+PARTS = ("PDLF fwd+bwd", "k-means", "loss fwd+bwd", "clip + Adam", "PSD projection")
+KINDS = ("spread", "one large cluster")
 
 
-def make_batches(batch_size: int, n_batches: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def make_batches(batch_size: int, n_batches: int, seed: int, kind: str = "spread") -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Stand-ins for the network's metric features: 3B rows per batch (text, visual, acoustic of
-    B samples), a label-dependent mean plus a per-modality shift plus noise."""
+    B samples). Spread: a label-dependent mean plus a per-modality shift plus noise. One large
+    cluster: the visual and acoustic rows sit near one point instead."""
     g = torch.Generator().manual_seed(seed)
     bin_means = torch.randn(7, DIM, generator=g) * 1.5
     modality_shift = torch.randn(3, DIM, generator=g)
@@ -52,63 +64,118 @@ def make_batches(batch_size: int, n_batches: int, seed: int) -> list[tuple[torch
         labels = y.repeat(3)
         shift = modality_shift.repeat_interleave(batch_size, 0)
         x = bin_means[label_bins(labels)] + shift + torch.randn(3 * batch_size, DIM, generator=g)
+        if kind == "one large cluster":
+            x[batch_size:] = modality_shift[0] + 0.05 * torch.randn(2 * batch_size, DIM, generator=g)
         batches.append((x, labels))
     return batches
 
 
-def fresh_metrics(k: int) -> tuple[torch.nn.Parameter, torch.nn.Parameter]:
-    return torch.nn.Parameter(torch.eye(DIM)), torch.nn.Parameter(torch.eye(DIM).repeat(k, 1, 1))
+class Laps:
+    """Seconds since the last lap, by part name."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.spent: dict[str, float] = {}
+        self.last = self._now()
+
+    def _now(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)  # a GPU part is done when its kernels are
+        return time.perf_counter()
+
+    def __call__(self, part: str) -> None:
+        now = self._now()
+        self.spent[part] = now - self.last
+        self.last = now
 
 
 class Ours:
-    def __init__(self, k: int):
-        self.k, self.hyper = k, HYPER[k]
-        self.M0, self.dM = fresh_metrics(k)
-        self.opt = PSDAdam([self.M0, self.dM], lr=LR, weight_decay=WEIGHT_DECAY)
-        self.centers = None
+    def __init__(self, k: int, device: torch.device):
+        self.k, self.hyper, self.device = k, HYPER[k], device
+        self.state = MetricState(k, DIM).to(device)
+        self.opt = PSDAdam(self.state.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+        self.has_state = False
         self.step_index = 0
 
-    def step(self, x: torch.Tensor, labels: torch.Tensor) -> None:
-        features = x.clone().requires_grad_()
-        clusters = kmeans(features, self.k, init=self.centers, seed=self.step_index)
-        loss = mmc_loss(features, labels, clusters.assignment, clusters.centers, self.M0, self.dM,
+    def step(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+        features = x.to(self.device, copy=True).requires_grad_()
+        labels = labels.to(self.device)
+        laps = Laps(self.device)
+        if self.has_state:
+            pdlf_bias(features, self.state, BETA).sum().backward()
+        laps("PDLF fwd+bwd")
+        clusters = kmeans(features, self.k, init=self.state.centers if self.has_state else None, seed=self.step_index)
+        self.state.update(clusters.centers, clusters.assignment)
+        laps("k-means")
+        loss = mmc_loss(features, labels, clusters.assignment, self.state.centers, self.state.M0, self.state.dM,
                         **self.hyper, beta=BETA, max_pairs=MAX_PAIRS, seed=self.step_index)
-        self.opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([self.M0, self.dM], CLIP)
-        self.opt.step()
-        self.centers = clusters.centers
+        laps("loss fwd+bwd")
+        torch.nn.utils.clip_grad_norm_(self.state.parameters(), CLIP)
+        torch.optim.Adam.step(self.opt)  # PSDAdam's update without its projection, timed apart
+        laps("clip + Adam")
+        self.opt.project()
+        laps("PSD projection")
+        self.opt.zero_grad()
+        self.has_state = True
         self.step_index += 1
+        return laps.spent
 
 
 class Baseline:
     def __init__(self, k: int):
         self.k, self.hyper = k, HYPER[k]
-        self.M0, self.dM = fresh_metrics(k)
+        self.M0 = torch.nn.Parameter(torch.eye(DIM))
+        self.dM = torch.nn.Parameter(torch.eye(DIM).repeat(k, 1, 1))
         self.opt = torch.optim.Adam([self.M0, self.dM], lr=LR, weight_decay=WEIGHT_DECAY)
+        self.clusters: tuple[torch.Tensor, torch.Tensor] | None = None  # centers, active
         self.rng = np.random.default_rng(0)
         self.step_index = 0
 
-    def step(self, x: torch.Tensor, labels: torch.Tensor) -> None:
+    def step(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
         features = x.clone().requires_grad_()
-        km = KMeans(n_clusters=self.k, n_init=10, random_state=self.step_index).fit(features.detach().cpu().numpy())
+        laps = Laps(x.device)
+        if self.clusters is not None:
+            loop_pdlf(features, self.M0, self.dM, *self.clusters).sum().backward()
+        laps("PDLF fwd+bwd")
+        km = KMeans(n_clusters=self.k, n_init=10, random_state=self.step_index).fit(features.detach().numpy())
         assignment = torch.from_numpy(km.labels_.astype(np.int64))
         centers = torch.from_numpy(km.cluster_centers_).float()
+        self.clusters = centers, torch.bincount(assignment, minlength=self.k) > 0
+        laps("k-means")
         loss = loop_loss(features, labels, assignment, centers, self.M0, self.dM, **self.hyper, rng=self.rng)
-        self.opt.zero_grad()
         loss.backward()
+        laps("loss fwd+bwd")
         torch.nn.utils.clip_grad_norm_([self.M0, self.dM], CLIP)
         self.opt.step()
+        laps("clip + Adam")
         with torch.no_grad():
             self.M0.copy_(project_one(self.M0))
             for i in range(self.k):
                 self.dM[i] = project_one(self.dM[i])
+        laps("PSD projection")
+        self.opt.zero_grad()
         self.step_index += 1
+        return laps.spent
 
 
 def project_one(m: torch.Tensor) -> torch.Tensor:
     w, v = torch.linalg.eigh(0.5 * (m + m.T))
     return v @ torch.diag(w.clamp(min=0)) @ v.T
+
+
+def loop_pdlf(features, M0, dM, centers, active):
+    """PDLF's r_b (spec section 4) with a Python loop over clusters for the distances."""
+    m0 = 0.5 * (M0 + M0.T)
+    eye = torch.eye(features.shape[1])
+    with torch.no_grad():
+        dist = torch.stack([quadratic(features - centers[i], m0 + dM[i] + BETA * eye) for i in range(len(centers))], 1)
+        dist[:, ~active] = float("inf")
+        nearest, second = dist.topk(2, dim=1, largest=False).indices.unbind(1)
+    axis = centers[second] - centers[nearest]
+    norm = ((axis @ m0) * axis).sum(1).clamp(min=1e-8).sqrt()
+    r = (((features - centers[nearest]) @ m0) * axis).sum(1) / norm
+    return r.view(3, -1).mean(0)
 
 
 def loop_loss(features, labels, assignment, centers, M0, dM, *, v1, v2, xi, alpha, rng, max_pairs=MAX_PAIRS):
@@ -148,63 +215,126 @@ def quadratic(diff: torch.Tensor, metric: torch.Tensor) -> torch.Tensor:
     return ((diff @ metric) * diff).sum(1)
 
 
-def check_same_loss(batch_size: int, k: int) -> None:
-    """Both losses, and their gradients, agree on the same clustering (no pair sampling, so no
-    random draw differs)."""
+def check_same_results(batch_size: int, k: int) -> None:
+    """Both losses and both PDLFs, and their gradients, agree on the same clustering (no pair
+    sampling, so no random draw differs)."""
     x, labels = make_batches(batch_size, 1, seed=123)[0]
     clusters = kmeans(x, k)
     noise = 0.05 * torch.randn(k, DIM, DIM, generator=torch.Generator().manual_seed(1))
+    active = torch.bincount(clusters.assignment, minlength=k) > 0
     results = []
     for loss_fn in (mmc_loss, loop_loss):
-        features, (M0, dM) = x.clone().requires_grad_(), fresh_metrics(k)
+        features, state = x.clone().requires_grad_(), MetricState(k, DIM)
         with torch.no_grad():
-            dM += noise
+            state.dM += noise
+            state.update(clusters.centers, clusters.assignment)
         extra = {"rng": np.random.default_rng(0)} if loss_fn is loop_loss else {"beta": BETA}
-        loss = loss_fn(features, labels, clusters.assignment, clusters.centers, M0, dM, **HYPER[k],
+        loss = loss_fn(features, labels, clusters.assignment, clusters.centers, state.M0, state.dM, **HYPER[k],
                        max_pairs=x.shape[0] ** 2, **extra)
-        loss.backward()
-        results.append((loss, features.grad, M0.grad, dM.grad))
+        bias = pdlf_bias(features, state, BETA) if loss_fn is mmc_loss else loop_pdlf(
+            features, state.M0, state.dM, clusters.centers, active)
+        (loss + bias.sum()).backward()
+        results.append((loss, bias, features.grad, state.M0.grad, state.dM.grad))
     for ours, theirs in zip(*results):  # float32: compare against the largest entry
         error = (ours - theirs).abs().max().item()
         assert error <= 1e-4 * theirs.abs().max().item(), (error, theirs.abs().max().item())
 
 
-def median_ms(runners, batches, warmup: int, block: int) -> list[float]:
-    """Median step time of each runner over the batches after `warmup`. The runners take turns in
-    blocks of `block` batches: each runs warm, as in a training loop, while load from other
-    processes on this shared machine still falls on both alike."""
-    times = [[] for _ in runners]
+def median_ms(runners, batches, warmup: int, block: int) -> list[dict[str, float]]:
+    """Median milliseconds of each part, and of the whole step ("step"), for each runner over
+    the batches after `warmup`. The runners take turns in blocks of `block` batches: each runs
+    warm, as in a training loop, while load from other processes on this shared machine still
+    falls on both alike."""
+    laps = [[] for _ in runners]
     for first in range(0, len(batches), block):
-        for runner, spent in zip(runners, times):
+        for runner, spent in zip(runners, laps):
             for index in range(first, min(first + block, len(batches))):
-                start = time.perf_counter()
-                runner.step(*batches[index])
+                parts = runner.step(*batches[index])
                 if index >= warmup:
-                    spent.append(time.perf_counter() - start)
-    return [1e3 * statistics.median(spent) for spent in times]
+                    spent.append({**parts, "step": sum(parts.values())})
+    return [{part: 1e3 * statistics.median(lap[part] for lap in spent) for part in spent[0]} for spent in laps]
 
 
-def projection_ms(k: int, repeats: int) -> dict[str, float]:
+def whole_steps(args, device: torch.device) -> dict[tuple[int, int], float]:
+    """The step's median ms for B in (64, 128) and k in (7, 10), spread batches; returns the speedups."""
+    print(f"{'B':>4} {'k':>3} {'N':>4} {'baseline ms':>12} {'ours ms':>9} {'speedup':>8}")
+    speedups = {}
+    for batch_size in (64, 128):
+        for k in (7, 10):
+            check_same_results(batch_size, k)
+            batches = make_batches(batch_size, args.warmup + args.repeats, seed=batch_size + k)
+            base, ours = (t["step"] for t in median_ms([Baseline(k), Ours(k, device)], batches, args.warmup, args.block))
+            speedups[(batch_size, k)] = base / ours
+            print(f"{batch_size:>4} {k:>3} {3 * batch_size:>4} {base:>12.2f} {ours:>9.2f} {base / ours:>7.1f}x")
+    return speedups
+
+
+def parts_table(args, device: torch.device) -> None:
+    """Median ms of each part of the step, B = 64, k = 7, both kinds of batches."""
+    columns = {kind: median_ms([Baseline(7), Ours(7, device)],
+                               make_batches(64, args.warmup + args.repeats, seed=71, kind=kind), args.warmup, args.block)
+               for kind in KINDS}
+    print("per part, B = 64, k = 7, median ms per step (baseline / ours / ratio):")
+    print(f"{'':>16}" + "".join(f"{kind:>30}" for kind in KINDS))
+    for part in (*PARTS, "step"):
+        cells = "".join(f"{base[part]:>12.2f} {ours[part]:>8.2f} {base[part] / ours[part]:>7.1f}x"
+                        for base, ours in columns.values())
+        print(f"{part:>16}{cells}")
+
+
+def projection_ms(k: int, repeats: int, device: torch.device) -> dict[str, float]:
     """The PSD projection of M0 and dM alone. Inside the cone (what the trainer sees while the
-    metrics stay positive definite) ours only runs the Cholesky test; on the boundary (every
-    matrix pushed just outside) it eigendecomposes them all, as the baseline always does."""
+    metrics stay positive definite) ours only runs the tests; on the boundary (every matrix pushed
+    just outside) it eigendecomposes them all, as the baseline always does."""
     g = torch.Generator().manual_seed(k)
     inside = torch.eye(DIM) + 0.01 * torch.randn(k + 1, DIM, DIM, generator=g)
     outside = project_psd(torch.randn(k + 1, DIM, DIM, generator=g)) - 1e-3 * torch.eye(DIM)
     cases = {
         "baseline (loop)": lambda: [project_one(m) for m in outside],
-        "ours, inside": lambda: project_psd(inside),
-        "ours, boundary": lambda: project_psd(outside),
+        "ours, inside": lambda: project_psd(inside.to(device)),
+        "ours, boundary": lambda: project_psd(outside.to(device)),
     }
-    times = {}
-    for name, run in cases.items():
-        spent = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            spent.append(time.perf_counter() - start)
-        times[name] = 1e3 * statistics.median(spent)
-    return times
+    return {name: repeated_ms(run, repeats, device) for name, run in cases.items()}
+
+
+def repeated_ms(run, repeats: int, device: torch.device) -> float:
+    """Median ms of `run()` over `repeats` calls after one untimed call, its kernels included."""
+    run()
+    spent = []
+    for _ in range(repeats):
+        laps = Laps(device)
+        run()
+        laps("run")
+        spent.append(laps.spent["run"])
+    return 1e3 * statistics.median(spent)
+
+
+def floor_ms(k: int, batch_size: int, repeats: int, device: torch.device) -> float:
+    """Median ms of the kernels an MMC step cannot do without, back to back with nothing between:
+    the (K, N, d) x (K, d, d) distance products of the loss (forward, and the two of its backward)
+    and of PDLF, two Lloyd passes of k-means, one fused Adam update and one diagonal-dominance
+    proof of the K + 1 metrics. Everything else the step spends is small ops around them."""
+    g = torch.Generator().manual_seed(0)
+    n_rows = 3 * batch_size
+    diff = torch.randn(k, n_rows, DIM, generator=g).to(device)
+    metrics = torch.eye(DIM).repeat(k + 1, 1, 1).to(device)
+    points, centers = torch.randn(1, n_rows, DIM, generator=g).to(device), torch.randn(1, k, DIM, generator=g).to(device)
+    params = [metrics.clone().requires_grad_()]
+    for p in params:
+        p.grad = torch.randn_like(p)
+    adam = torch.optim.Adam(params, lr=LR, weight_decay=WEIGHT_DECAY, fused=True)
+
+    def kernels():
+        for _ in range(2):  # loss forward and PDLF: distances to every center under its metric
+            torch.bmm(diff, metrics[1:])
+        torch.bmm(diff.transpose(1, 2), diff)  # loss backward: the metrics' gradient
+        torch.bmm(diff, metrics[1:])  # loss backward: the features' gradient
+        for _ in range(2):
+            torch.baddbmm(centers.pow(2).sum(2).unsqueeze(1), points, centers.transpose(1, 2), alpha=-2).argmin(2)
+        adam.step()
+        (2 * metrics.diagonal(dim1=-2, dim2=-1) - metrics.abs().sum(-1)).amin()
+
+    return repeated_ms(kernels, repeats, device)
 
 
 def main() -> None:
@@ -213,23 +343,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30, help="timed steps per configuration")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (ours: includes the cold batch)")
     parser.add_argument("--block", type=int, default=10, help="steps each side runs before the other takes a turn")
+    parser.add_argument("--device", default="cpu", help="where ours runs: cpu or cuda (the baseline stays on the CPU)")
     args = parser.parse_args()
+    device = torch.device(args.device)
     torch.set_num_threads(args.threads)
-    print(f"threads: {args.threads} (torch and scikit-learn); d1 = {DIM}; median of {args.repeats} steps after "
-          f"{args.warmup} warm-up steps; both sides on the same batches, taking turns every {args.block} steps")
-    print(f"{'B':>4} {'k':>3} {'N':>4} {'baseline ms':>12} {'ours ms':>9} {'speedup':>8}")
-    speedups = {}
+    print(f"threads: {args.threads} (torch and scikit-learn); ours on {device}; d1 = {DIM}; median of "
+          f"{args.repeats} steps after {args.warmup} warm-up steps; both sides on the same batches, taking "
+          f"turns every {args.block} steps")
     with threadpool_limits(args.threads):
-        for batch_size in (64, 128):
-            for k in (7, 10):
-                check_same_loss(batch_size, k)
-                batches = make_batches(batch_size, args.warmup + args.repeats, seed=batch_size + k)
-                base, ours = median_ms([Baseline(k), Ours(k)], batches, args.warmup, args.block)
-                speedups[(batch_size, k)] = base / ours
-                print(f"{batch_size:>4} {k:>3} {3 * batch_size:>4} {base:>12.2f} {ours:>9.2f} {base / ours:>7.1f}x")
-        projection = projection_ms(7, 10 * args.repeats)
+        speedups = whole_steps(args, device)
+        parts_table(args, device)
+        projection = projection_ms(7, 10 * args.repeats, device)
+        floor = floor_ms(7, 64, 10 * args.repeats, device)
     print("PSD projection of M0 and dM (k = 7) alone, median ms: "
           + ", ".join(f"{name} {ms:.2f}" for name, ms in projection.items()))
+    print(f"floor, B = 64, k = 7: the step's essential kernels alone take {floor:.2f} ms")
     print(f"speedup_b64_k7: {speedups[(64, 7)]:.2f}")
 
 

@@ -72,6 +72,7 @@ def _print_table(result) -> None:
 
 def run_train(args) -> int:
     from mmrest.training import train
+    from mmrest.training.memory import keep_freed_memory
 
     overrides = parse_assignments(args.sets)
     if args.epochs is not None:
@@ -98,6 +99,7 @@ def run_train(args) -> int:
             )
 
     print(f"training on {data.source} ({device}); output in {out}", file=sys.stderr)
+    keep_freed_memory()
     result = train(config, data, device=device, on_epoch=progress, out_dir=out)
     (out / "config.yaml").write_text(yaml.safe_dump({"dataset": data.source, **config.model_dump()}, sort_keys=False))
     metrics = {"best_epoch": result.best_epoch, "valid": result.valid, "test": result.test,

@@ -1,8 +1,8 @@
 """k-means on the data's device (spec 2.2 and 7.3): k-means++ restarts, or a warm start.
 
-The training step clusters every batch, so this must not leave the device nor wait on the host
-more than necessary: restarts run as one batch, and on an accelerator convergence is checked
-only every few Lloyd iterations (each check is one host sync).
+The training step clusters every batch, so this must not leave the device nor wait on the host:
+restarts run as one batch, and on an accelerator the Lloyd iterations run to their cap with no
+convergence check (each check would be one host sync).
 """
 from __future__ import annotations
 
@@ -11,12 +11,6 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor
-
-# Lloyd iterations between convergence checks on an accelerator, where each check is a host
-# sync; the CPU checks after every iteration, since reading a value there is free. Iterating
-# past convergence changes nothing (a fixed point maps to itself), so both give the same result.
-_ACCELERATOR_CHECK_EVERY = 2
-
 
 class KMeansResult(NamedTuple):
     centers: Tensor  # (k, d); a center that got no point keeps its previous position
@@ -52,7 +46,9 @@ def kmeans(
             starts = _kmeans_plus_plus(x, k, n_init, generator)
         else:
             starts = init.detach().to(dtype=x.dtype, device=x.device).unsqueeze(0)
-        centers, assignment = _lloyd(x, starts, iters)
+        # The CPU stops once assignments stop changing, since reading a value there is free; an
+        # accelerator runs every iteration rather than wait for that check on the host.
+        centers, assignment = _lloyd(x, starts, iters, check=x.device.type == "cpu")
         inertia = (x.unsqueeze(0) - _gather_rows(centers, assignment)).pow(2).sum((1, 2))
         best = inertia.argmin().view(1)  # index_select, not [best]: no host sync
         return KMeansResult(
@@ -88,17 +84,17 @@ def _kmeans_plus_plus(x: Tensor, k: int, n_init: int, generator: torch.Generator
     return x[torch.stack(chosen, 1)]
 
 
-def _lloyd(x: Tensor, centers: Tensor, iters: int) -> tuple[Tensor, Tensor]:
+def _lloyd(x: Tensor, centers: Tensor, iters: int, *, check: bool) -> tuple[Tensor, Tensor]:
     """Lloyd iterations on a batch of center sets (r, k, d); returns the centers and each
-    point's nearest center among them."""
+    point's nearest center among them. With `check`, stop once no assignment changes; without,
+    run all `iters`: a fixed point maps to itself, so both give the same result."""
     points = x.expand(centers.shape[0], -1, -1)  # (r, n, d), a view
     clusters = torch.arange(centers.shape[1], device=x.device)
-    check_every = 1 if x.device.type == "cpu" else _ACCELERATOR_CHECK_EVERY
     assignment = _nearest(points, centers)
-    for step in range(iters):
+    for _ in range(iters):
         centers = _means(points, assignment, centers, clusters)
         previous, assignment = assignment, _nearest(points, centers)
-        if (step + 1) % check_every == 0 and torch.equal(assignment, previous):
+        if check and torch.equal(assignment, previous):
             break
     return centers, assignment
 

@@ -66,6 +66,8 @@ def mmc_loss(
         if _cap_may_bind(assignment, max_pairs):
             weights = pair_weights(batch.bins, assignment, max_pairs=max_pairs, seed=seed).to(features.dtype)
             batch.laplacian = torch.diag(weights.sum(1)) - weights
+        else:
+            _group_rows(batch)
     return _MMCLoss.apply(features, M0, dM, batch, (v1, v2, xi, beta))
 
 
@@ -80,10 +82,12 @@ class _Batch:
     sizes: Tensor  # (K,) rows per cluster
     margin: Tensor  # (N, K): alpha ||c_i - c_j||^2 for a row of cluster i
     others: Tensor  # (N, K): 1 where cluster j is present and j != the row's cluster
-    groups: Tensor  # (N, 8K) one-hot: per cluster, 7 bin groups and the whole cluster
-    group_sizes: Tensor  # (K, 8)
-    group_sign: Tensor  # (8,): sum_S - sum_D = 2 sum_S - sum_all
-    laplacian: Tensor | None = None  # (N, N), only when pairs are drawn
+    # Either every pair counts, and the rows' groups give the pair sums (_group_rows) ...
+    groups: Tensor | None = None  # (N, 8K) one-hot: per cluster, 7 bin groups and the whole cluster
+    group_sizes: Tensor | None = None  # (K, 8)
+    group_sign: Tensor | None = None  # (8,): sum_S - sum_D = 2 sum_S - sum_all
+    # ... or pairs are drawn, and their signed weights' Laplacian gives them.
+    laplacian: Tensor | None = None  # (N, N)
 
 
 def _batch_constants(features, labels, assignment, centers, alpha) -> _Batch:
@@ -92,24 +96,26 @@ def _batch_constants(features, labels, assignment, centers, alpha) -> _Batch:
     member = _one_hot(assignment, n_clusters, c.dtype)  # (N, K)
     sizes = member.sum(0)
     gaps = torch.cdist(c, c).square()  # (K, K): ||c_i - c_j||^2
-    bins = label_bins(labels)
-    # Each cluster gets 8 groups of rows: one per label bin, and one for the whole cluster.
-    bin_or_all = torch.cat([_one_hot(bins, N_BINS, c.dtype), torch.ones_like(member[:, :1])], 1)
-    groups = (member.unsqueeze(2) * bin_or_all.unsqueeze(1)).view(-1, 8 * n_clusters)  # (N, 8K)
-    group_sign = torch.full((8,), 2.0, dtype=c.dtype, device=c.device)
-    group_sign[N_BINS] = -1.0
     return _Batch(
         c=c,
         assignment=assignment,
-        bins=bins,
+        bins=label_bins(labels),
         member=member,
         sizes=sizes,
         margin=alpha * (member @ gaps),
         others=(sizes > 0).to(c.dtype) - member,
-        groups=groups,
-        group_sizes=groups.sum(0).view(n_clusters, 8),
-        group_sign=group_sign,
     )
+
+
+def _group_rows(batch: _Batch) -> None:
+    """Each cluster gets 8 groups of rows: one per label bin, and one for the whole cluster."""
+    member = batch.member
+    n_clusters = member.shape[1]
+    bin_or_all = torch.cat([_one_hot(batch.bins, N_BINS, member.dtype), torch.ones_like(member[:, :1])], 1)
+    batch.groups = (member.unsqueeze(2) * bin_or_all.unsqueeze(1)).view(-1, 8 * n_clusters)  # (N, 8K)
+    batch.group_sizes = batch.groups.sum(0).view(n_clusters, 8)
+    batch.group_sign = torch.full((8,), 2.0, dtype=member.dtype, device=member.device)
+    batch.group_sign[N_BINS] = -1.0
 
 
 class _MMCLoss(torch.autograd.Function):
@@ -280,23 +286,22 @@ def _pair_weights_reading_counts(bins, assignment, max_pairs, generator) -> Tens
     # which stalls for milliseconds whenever another process holds a core.
     candidate = (assignment.unsqueeze(0) == assignment.unsqueeze(1)) & (rows.unsqueeze(1) < rows)
     similar = bins.unsqueeze(0) == bins.unsqueeze(1)
-    one = torch.ones((), dtype=torch.int8)
-    upper = torch.where(candidate, torch.where(similar, one, -one), 0 * one)
+    upper = candidate.to(torch.int8) * (2 * similar.to(torch.int8) - 1)
     n_clusters = int(assignment.max()) + 1
     per_bin = torch.bincount(assignment * N_BINS + bins, minlength=n_clusters * N_BINS).view(n_clusters, N_BINS)
     n_similar = (per_bin * (per_bin - 1) // 2).sum(1)
     n_all = per_bin.sum(1) * (per_bin.sum(1) - 1) // 2
-    over = torch.stack([n_similar, n_all - n_similar], 1) > max_pairs  # (cluster, kind)
-    if bool(over.any()):
-        over_pair = torch.where(similar, over[assignment, 0].unsqueeze(1), over[assignment, 1].unsqueeze(1))
-        rows, cols = torch.nonzero(candidate & over_pair, as_tuple=True)
-        group = 2 * assignment[rows] + (~similar[rows, cols]).long()
-        # Take the pairs in a random order and keep each group's first max_pairs: a running
-        # count per group (only groups over the cap are here, so there are few) gives the rank.
-        order = torch.randperm(rows.shape[0], generator=generator)
-        in_group = group[order].unsqueeze(1) == torch.nonzero(over.view(-1)).view(1, -1)
-        dropped = order[(in_group.cumsum(0) * in_group).sum(1) > max_pairs]
-        upper[rows[dropped], cols[dropped]] = 0
+    over = (torch.stack([n_similar, n_all - n_similar], 1) > max_pairs).view(-1)  # (cluster, kind)
+    over_groups = over.nonzero()[:, 0].tolist()
+    if over_groups:
+        # Pairs in row-major order, then a random order of them; each group over the cap keeps
+        # the first max_pairs of its pairs in that order.
+        group = 2 * assignment.unsqueeze(1) + (~similar).long()  # (N, N): (cluster, kind) of a pair
+        pair_rows, pair_cols = torch.nonzero(candidate & over[group], as_tuple=True)
+        order = torch.randperm(pair_rows.shape[0], generator=generator)
+        shuffled_group = group[pair_rows, pair_cols][order]
+        dropped = torch.cat([order[(shuffled_group == g).nonzero()[max_pairs:, 0]] for g in over_groups])
+        upper[pair_rows[dropped], pair_cols[dropped]] = 0
     return (upper + upper.T).long()
 
 

@@ -8,16 +8,15 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from mmrest.config import TrainConfig
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """One batch. Features are on the model's device; the sequence lengths stay on the host, where
-    LSTM packing reads them. `text` is the pooled sentence vector (features backend) or None;
-    `text_bert` (B, 3, L) feeds the bert backend."""
+    """One batch, all on the model's device. Sequences are padded at the back to one length per
+    split, and `*_lengths` count their real steps. `text` is the pooled sentence vector
+    (features backend) or None; `text_bert` (B, 3, L) feeds the bert backend."""
 
     text: torch.Tensor | None
     text_bert: torch.Tensor | None
@@ -34,7 +33,14 @@ class Outputs:
 
 
 class SequenceEncoder(nn.Module):
-    """One-layer LSTM over the real steps of each sequence, then Linear(hidden -> hidden)."""
+    """One-layer LSTM over the real steps of each sequence, then Linear(hidden -> hidden).
+
+    The padded batch runs through the LSTM whole, and each sequence's state is read at its last
+    real step. A one-way LSTM's state at step t has seen steps 0..t only, so padding after a
+    sequence never reaches it: this equals packing by length (the spec's wording), at a fraction
+    of the cost (benchmarks/bench_epoch.py). Padding must be at the back; the readers move front
+    padding there. A sequence of length 0 has seen nothing and keeps the LSTM's zero initial state.
+    """
 
     def __init__(self, in_dim: int, hidden: int):
         super().__init__()
@@ -42,12 +48,11 @@ class SequenceEncoder(nn.Module):
         self.out = nn.Linear(hidden, hidden)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        # pack_padded_sequence wants lengths on the host (a no-op copy when they are there
-        # already); a zero-length sequence is not allowed.
-        lengths = lengths.clamp(min=1).cpu()
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        _, (h_n, _) = self.lstm(packed)
-        return self.out(h_n[-1])
+        states, _ = self.lstm(x)  # (B, T, hidden)
+        # lengths live on x's device: the gather needs no host value, so no sync.
+        last = (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, states.shape[2])
+        final = states.gather(1, last).squeeze(1)
+        return self.out(torch.where((lengths > 0).unsqueeze(1), final, 0.0))
 
 
 class BertTextEncoder(nn.Module):

@@ -19,6 +19,7 @@ from ray import tune
 from mmrest.config import TrainConfig
 from mmrest.data.dataset import MSADataset
 from mmrest.training import EpochRecord, TrainResult, train
+from mmrest.training.memory import keep_freed_memory
 
 LOG_NAME = "train.log"
 
@@ -27,6 +28,7 @@ def run_trial(config: dict, *, data: MSADataset) -> None:
     """Ray Tune function trainable. `config` is what `StageRecorder.suggest` returned: `key`,
     `train` (a TrainConfig as a dict), `out_dir`, `device`, `threads`, `objective`."""
     torch.set_num_threads(config["threads"])
+    keep_freed_memory()
     out_dir = Path(config["out_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
     metric = config["objective"].removeprefix("valid_")

@@ -14,9 +14,10 @@ from mmrest.model.network import Inputs
 
 @dataclass(frozen=True)
 class SplitTensors:
-    """Features and labels on the training device; sequence lengths (and BERT's real token counts)
-    stay on the host, where packing and trimming read them, so cutting a batch costs no
-    device-to-host copy."""
+    """Features, sequence lengths and labels on the training device. Acoustic and visual
+    sequences keep one length per split (the longest real sequence in it), so every batch has
+    the same shape: kernel plans are built once, and cutting a batch reads no value on the host.
+    BERT's real token counts stay on the host, where trimming the token ids reads them."""
 
     inputs: Inputs
     labels: torch.Tensor
@@ -28,15 +29,12 @@ class SplitTensors:
     def take(self, index: torch.Tensor) -> tuple[Inputs, torch.Tensor]:
         """The batch of rows `index` (a host tensor)."""
         x = self.inputs
-        rows = index.to(self.labels.device)
+        # non_blocking: a host-to-device copy that does not wait for the device to catch up.
+        rows = index.to(self.labels.device, non_blocking=True)
 
         def pick(t):
             return None if t is None else t[rows]
 
-        # Trim sequence padding beyond the longest real sequence in this batch: LSTM cost follows it.
-        a_len, v_len = x.audio_lengths[index], x.vision_lengths[index]
-        a_max = int(a_len.max().clamp(min=1))
-        v_max = int(v_len.max().clamp(min=1))
         text_bert = pick(x.text_bert)
         if text_bert is not None:
             # Masked-out positions change no real token's state, so cut them where the whole
@@ -45,12 +43,19 @@ class SplitTensors:
         batch = Inputs(
             text=pick(x.text),
             text_bert=text_bert,
-            audio=x.audio[rows, :a_max],
-            audio_lengths=a_len,
-            vision=x.vision[rows, :v_max],
-            vision_lengths=v_len,
+            audio=pick(x.audio),
+            audio_lengths=pick(x.audio_lengths),
+            vision=pick(x.vision),
+            vision_lengths=pick(x.vision_lengths),
         )
         return batch, self.labels[rows]
+
+
+def _sequences(values: np.ndarray, lengths: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, T, d) steps and (N,) lengths on `device`, T cut to the longest real sequence (at least
+    one step, which the LSTM needs): padding that no sequence uses would only cost time."""
+    steps = max(1, int(lengths.max(initial=0)))
+    return torch.from_numpy(np.ascontiguousarray(values[:, :steps])).to(device), torch.from_numpy(lengths).long().to(device)
 
 
 def pooled_text(split: Split, pooling: str) -> np.ndarray:
@@ -114,13 +119,15 @@ def to_tensors(data: MSADataset, cfg: TrainConfig, device: torch.device) -> dict
     for name in ("train", "valid", "test"):
         split = data.split(name)
         text, text_bert = _text_inputs(split, cfg, tokenizer, data.source, scaling)
+        audio, audio_lengths = _sequences(split.audio, split.audio_lengths, device)
+        vision, vision_lengths = _sequences(split.vision, split.vision_lengths, device)
         inputs = Inputs(
             text=None if text is None else text.to(device),
             text_bert=None if text_bert is None else text_bert.to(device),
-            audio=torch.from_numpy(split.audio).to(device),
-            audio_lengths=torch.from_numpy(split.audio_lengths).long(),
-            vision=torch.from_numpy(split.vision).to(device),
-            vision_lengths=torch.from_numpy(split.vision_lengths).long(),
+            audio=audio,
+            audio_lengths=audio_lengths,
+            vision=vision,
+            vision_lengths=vision_lengths,
         )
         text_lengths = None if text_bert is None else text_bert[:, 1].sum(1)
         out[name] = SplitTensors(inputs, torch.from_numpy(split.labels).float().to(device), text_lengths)

@@ -49,7 +49,8 @@ def _build(cfg: TrainConfig, data: MSADataset, device: torch.device) -> _Run:
     bert = [p for n, p in model.named_parameters() if n.startswith("bert.")]
     rest = [p for n, p in model.named_parameters() if not n.startswith("bert.")]
     groups = [{"params": rest, "lr": cfg.lr}] + ([{"params": bert, "lr": cfg.bert_lr}] if bert else [])
-    main_opt = torch.optim.Adam(groups, weight_decay=cfg.weight_decay)
+    # fused: one kernel per step instead of a loop of small ones per parameter (a fifth of a demo step).
+    main_opt = torch.optim.Adam(groups, weight_decay=cfg.weight_decay, fused=True)
     metric_opt = PSDAdam(state.parameters(), lr=cfg.metric_lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         main_opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience
@@ -67,30 +68,37 @@ def _train_epoch(run: _Run, data: SplitTensors) -> float:
     start_centers = run.state.centers.clone() if run.has_state else None
     for start in range(0, len(data), run.cfg.batch_size):
         index = order[start : start + run.cfg.batch_size]
-        batch, labels = data.take(index)
-        # One seed per step keeps clustering and pair sampling reproducible and different per step.
-        seed = run.cfg.seed * 1_000_003 + run.step
-        loss, z = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
-        run.main_opt.zero_grad(set_to_none=True)
-        run.metric_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip)
-        nn.utils.clip_grad_norm_(run.state.parameters(), run.cfg.clip)
-        run.main_opt.step()
-        run.metric_opt.step()
+        loss, z = _train_step(run, data, index)
+        total += loss
         if clustering:
             epoch_z[:, index.to(epoch_z.device)] = z.view(3, len(index), -1)
             # The first epoch starts from the centers of its first step, the first there are.
             start_centers = run.state.centers.clone() if start_centers is None else start_centers
-        run.has_state = run.has_state or clustering
-        run.step += 1
-        total += loss.detach() * len(labels)
     mean = float(total) / len(data)
     if not np.isfinite(mean):
         raise TrainingDiverged(f"training loss became {mean} in step {run.step}; lower lr, eta or xi")
     if clustering:
         cluster_epoch(epoch_z.view(-1, run.cfg.d1), run.state, run.cfg, init=start_centers)
     return mean
+
+
+def _train_step(run: _Run, data: SplitTensors, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimisation step on the rows `index`; returns the batch's summed loss, on the device
+    (reading it on the host would make the device wait every step), and its detached z."""
+    batch, labels = data.take(index)
+    # One seed per step keeps clustering and pair sampling reproducible and different per step.
+    seed = run.cfg.seed * 1_000_003 + run.step
+    loss, z = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
+    run.main_opt.zero_grad(set_to_none=True)
+    run.metric_opt.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip)
+    nn.utils.clip_grad_norm_(run.state.parameters(), run.cfg.clip)
+    run.main_opt.step()
+    run.metric_opt.step()
+    run.has_state = run.has_state or needs_clustering(run.cfg)
+    run.step += 1
+    return loss.detach() * len(labels), z
 
 
 @torch.no_grad()

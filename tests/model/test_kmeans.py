@@ -123,3 +123,16 @@ def test_gradients_are_stopped():
 def test_bad_arguments_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         kmeans(torch.randn(10, 4), **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["blobs", "gaussian"])
+def test_running_every_iteration_equals_stopping_at_convergence(kind):
+    """An accelerator skips the convergence check (a host sync) and runs all iterations; past
+    the fixed point nothing moves, so its result is the CPU's early stop, bit for bit."""
+    from mmrest.model.kmeans import _lloyd
+
+    x = torch.from_numpy(points(kind, 192, 7, seed=3))
+    starts = x[torch.randperm(192, generator=torch.Generator().manual_seed(0))[:7]].unsqueeze(0)
+    stopped = _lloyd(x, starts, 50, check=True)
+    full = _lloyd(x, starts, 50, check=False)
+    assert torch.equal(stopped[0], full[0]) and torch.equal(stopped[1], full[1])

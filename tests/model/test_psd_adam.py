@@ -87,3 +87,97 @@ def test_step_equals_adam_then_projection():
     PSDAdam([ours], lr=0.1).step()
     torch.optim.Adam([plain], lr=0.1, weight_decay=1e-4).step()
     assert torch.allclose(ours.detach(), loop_oracle(plain.detach()), atol=1e-10)
+
+
+def adversarial_matrices(dim: int, dtype: torch.dtype) -> torch.Tensor:
+    """Cases where a projection goes wrong: indefinite, a hair outside the cone, repeated and tiny
+    eigenvalues, zero, a large norm, and matrices that are PSD already."""
+    g = torch.Generator().manual_seed(5)
+    q, _ = torch.linalg.qr(torch.randn(dim, dim, generator=g, dtype=torch.float64))
+
+    def with_eigenvalues(values):
+        return (q * values) @ q.T
+
+    cases = [
+        torch.randn(dim, dim, generator=g, dtype=torch.float64),
+        with_eigenvalues(torch.linspace(-1e-3, 1.0, dim, dtype=torch.float64)),
+        with_eigenvalues(torch.cat([torch.full((dim // 2,), -0.5), torch.full((dim - dim // 2,), 2.0)]).double()),
+        with_eigenvalues(torch.linspace(-1e-6, 1e-6, dim, dtype=torch.float64)),
+        torch.zeros(dim, dim, dtype=torch.float64),
+        40 * torch.randn(dim, dim, generator=g, dtype=torch.float64),
+        with_eigenvalues(torch.linspace(0.1, 3.0, dim, dtype=torch.float64)),  # PSD, not diagonally dominant
+        torch.eye(dim, dtype=torch.float64),
+    ]
+    stacked = torch.stack(cases)
+    return (0.5 * (stacked + stacked.mT)).to(dtype)
+
+
+@pytest.mark.parametrize("dtype,atol", [(torch.float64, 1e-10), (torch.float32, 1e-5)])
+def test_sync_free_projection_matches_the_eigendecomposition(dtype, atol):
+    """The accelerator path (Newton-Schulz sign iteration, tests chosen on the device) against the
+    loop oracle, run here on the CPU; the matrices proven PSD come back bitwise."""
+    matrices = adversarial_matrices(24, dtype)
+    projected = project_psd(matrices, sync_free=True)
+    scale = torch.linalg.matrix_norm(matrices.double()).clamp_min(1.0).view(-1, 1, 1)
+    assert torch.allclose(projected.double() / scale, loop_oracle(matrices) / scale, atol=atol)
+    assert torch.equal(projected[-2:], matrices[-2:])
+    assert min_eigenvalue(projected) >= -1e-6 * scale.max().item()
+
+
+def test_both_paths_agree_and_only_unproven_matrices_change():
+    matrices = adversarial_matrices(16, torch.float32)
+    cpu_path, sync_free = project_psd(matrices, sync_free=False), project_psd(matrices, sync_free=True)
+    torch.testing.assert_close(cpu_path, sync_free, rtol=0, atol=2e-5 * matrices.abs().max().item())
+    inside = torch.linalg.eigvalsh(matrices.double()).min(-1).values >= 0
+    assert torch.equal(cpu_path[inside], matrices[inside])
+
+
+@pytest.mark.parametrize("sync_free", [False, True])
+def test_the_diagonal_dominance_shortcut_keeps_psd_and_projects_the_rest(sync_free):
+    # Eigenvalues 0.001 and 1.999: dominant and PSD, kept as is. Eigenvalues -0.001 and 2.001:
+    # one hair less dominant, indefinite, projected. A negative diagonal entry is never dominant.
+    matrices = torch.tensor([[[1.0, -0.999], [-0.999, 1.0]],
+                             [[1.0, -1.001], [-1.001, 1.0]],
+                             [[-1e-3, 0.0], [0.0, 1.0]]], dtype=torch.float64)
+    projected = project_psd(matrices, sync_free=sync_free)
+    assert torch.equal(projected[0], matrices[0])
+    assert torch.allclose(projected[1:], loop_oracle(matrices[1:]), atol=1e-10)
+    assert min_eigenvalue(projected) >= 0
+
+
+@pytest.mark.parametrize("sync_free", [False, True])
+def test_every_projected_step_of_a_64_wide_metric_stack_stays_psd(sync_free):
+    """The training shape (M0 and 7 local metrics of 64 x 64, float32) driven to the boundary."""
+    g = torch.Generator().manual_seed(3)
+    stack = torch.eye(64).repeat(8, 1, 1)
+    for step in range(60):
+        v = torch.randn(8, 64, 2, generator=g)
+        stack = project_psd(stack - 0.05 * (v @ v.mT) - 0.01 * torch.randn(8, 64, 64, generator=g), sync_free=sync_free)
+        assert torch.equal(stack, stack.mT), f"asymmetric after step {step}"
+        assert min_eigenvalue(stack) >= -1e-6, f"negative eigenvalue after step {step}"
+    assert min_eigenvalue(stack) < 1e-3  # the boundary was reached
+
+
+def test_matrices_of_every_parameter_are_projected_together_as_separately():
+    g = torch.Generator().manual_seed(4)
+    start = [torch.randn(5, 5, generator=g), torch.randn(3, 5, 5, generator=g), torch.randn(4, 4, generator=g)]
+    grads = [torch.randn_like(s) for s in start]
+    params = [torch.nn.Parameter(s.clone()) for s in start]
+    plain = [torch.nn.Parameter(s.clone()) for s in start]
+    for p, q, grad in zip(params, plain, grads):
+        p.grad, q.grad = grad.clone(), grad.clone()
+    PSDAdam(params, lr=0.1).step()
+    torch.optim.Adam(plain, lr=0.1, weight_decay=1e-4).step()
+    for p, q in zip(params, plain):
+        assert torch.allclose(p.detach().double(), loop_oracle(q.detach()), atol=2e-6)
+
+
+def test_a_matrix_without_gradient_is_left_as_it_is():
+    # Adam skips a parameter whose gradient is None (the "w/o L_MMC, w/o bias" ablation never
+    # gives the metrics one); so does the projection, even for a matrix outside the cone.
+    outside = torch.tensor([[1.0, 2.0], [2.0, 1.0]])
+    idle, used = torch.nn.Parameter(outside.clone()), torch.nn.Parameter(outside.clone())
+    used.grad = torch.zeros(2, 2)
+    PSDAdam([idle, used], lr=0.1).step()
+    assert torch.equal(idle.detach(), outside)
+    assert min_eigenvalue(used.detach()) >= -1e-6
