@@ -17,6 +17,7 @@ from mmrest.metrics import msa_metrics
 from mmrest.model.network import MetricState, MMRestNet
 from mmrest.model.psd_adam import PSDAdam
 from mmrest.training.batches import SplitTensors, to_tensors
+from mmrest.training.diagnostics import EpochDiagnostics
 from mmrest.training.objective import batch_loss, needs_clustering, predict
 from mmrest.training.result import EpochRecord, TrainResult
 
@@ -57,29 +58,37 @@ def _build(cfg: TrainConfig, data: MSADataset, device: torch.device) -> _Run:
     return _Run(cfg, model, state, main_opt, metric_opt, scheduler, torch.Generator().manual_seed(cfg.seed))
 
 
-def _train_epoch(run: _Run, data: SplitTensors) -> float:
+def _train_epoch(run: _Run, data: SplitTensors) -> tuple[float, dict[str, float]]:
+    """One pass over the training split: the mean training loss and the epoch's diagnostics
+    (empty when the config turns them off)."""
     run.model.train()
     order = torch.randperm(len(data), generator=run.shuffle)
     total = torch.zeros((), device=data.labels.device)
-    for start in range(0, len(data), run.cfg.batch_size):
+    diagnostics = EpochDiagnostics(run.model.parameters(), k=run.cfg.k) if run.cfg.diagnostics else None
+    for index, start in enumerate(range(0, len(data), run.cfg.batch_size)):
         batch, labels = data.take(order[start : start + run.cfg.batch_size])
         # One seed per step keeps clustering and pair sampling reproducible and different per step.
         seed = run.cfg.seed * 1_000_003 + run.step
-        loss = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
+        terms = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
         run.main_opt.zero_grad(set_to_none=True)
         run.metric_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip)
+        if diagnostics is None:
+            terms.loss.backward()
+        else:
+            diagnostics.backward(terms, step=index)
+        norm = nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip)
         nn.utils.clip_grad_norm_(run.state.parameters(), run.cfg.clip)
         run.main_opt.step()
         run.metric_opt.step()
         run.has_state = run.has_state or needs_clustering(run.cfg)
         run.step += 1
-        total += loss.detach() * len(labels)
+        total += terms.loss.detach() * len(labels)
+        if diagnostics is not None:
+            diagnostics.record(terms, clip_norm=norm, clip=run.cfg.clip)
     mean = float(total) / len(data)
     if not np.isfinite(mean):
         raise TrainingDiverged(f"training loss became {mean} in step {run.step}; lower lr, eta or xi")
-    return mean
+    return mean, {} if diagnostics is None else diagnostics.summary()
 
 
 @torch.no_grad()
@@ -153,10 +162,12 @@ def train(
     best_loss, best_snap, best_epoch, bad_epochs = float("inf"), None, 0, 0
     for epoch in range(1, config.max_epochs + 1):
         t0 = time.perf_counter()
-        train_loss = _train_epoch(run, tensors["train"])
+        train_loss, diagnostics = _train_epoch(run, tensors["train"])
         pred, _ = evaluate(run, tensors["valid"])
         valid_loss = float(np.mean(np.abs(pred - valid_labels)))
-        record = EpochRecord(epoch, train_loss, valid_loss, msa_metrics(pred, valid_labels), time.perf_counter() - t0)
+        record = EpochRecord(
+            epoch, train_loss, valid_loss, msa_metrics(pred, valid_labels), time.perf_counter() - t0, diagnostics
+        )
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
@@ -181,4 +192,5 @@ def train(
         seconds=time.perf_counter() - started,
         history=history,
         stopped_early=len(history) < config.max_epochs,
+        diagnostics=history[best_epoch - 1].diagnostics,
     )
