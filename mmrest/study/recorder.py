@@ -25,6 +25,7 @@ from ray.tune.search import Searcher
 from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.study.planner import PlannedTrial, Point, base_point, is_log_spaced
 from mmrest.study.spec import StageSpec, StudySpec
+from mmrest.training.diagnostics import DIAGNOSTICS
 
 
 @dataclass
@@ -112,7 +113,7 @@ class StageRecorder:
             text = outcome.get("error") or "the Ray worker running this trial failed; see the Ray logs"
             return self._fail(planned, number, optuna_id, text, seconds)
         for key, value in outcome.items():
-            if key.startswith(("valid_", "test_")) or key in ("best_epoch", "params", "seconds"):
+            if key.startswith(("valid_", "test_")) or key in ("best_epoch", "params", "seconds", *DIAGNOSTICS):
                 self._storage.set_trial_user_attr(optuna_id, key, value)
         value = float(outcome[self._objective])
         if not math.isfinite(value):
