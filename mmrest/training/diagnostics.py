@@ -55,13 +55,23 @@ _CLIP_EPS = 1e-6
 
 class EpochDiagnostics:
     """Accumulates one epoch's diagnostics. Call `backward` instead of `terms.loss.backward()`
-    and `record` after clipping, on every step; `summary` once at the end of the epoch."""
+    and `record` after clipping, on every step; `summary` once at the end of the epoch.
+
+    A step only keeps references to tensors it computed anyway (detached); all reductions run
+    batched over the epoch's steps in `summary`, so a step pays a few list appends instead of a
+    few dozen small tensor operations."""
 
     def __init__(self, params: Iterable[torch.nn.Parameter], *, k: int):
         self._params = [p for p in params if p.requires_grad]
         self._k = k
-        self._sums: dict[str, Tensor] = {}  # device scalars; a name never added is "does not apply"
-        self._steps = self._samples = self._gradient_steps = self._cluster_rows = 0
+        self._grad_l1: list[Tensor] = []  # per sampled step
+        self._grad_mmc: list[Tensor] = []
+        self._clip_norms: list[Tensor] = []  # per step
+        self._scores: list[Tensor] = []
+        self._biases: list[Tensor] = []  # per step with PDLF
+        self._assignments: list[Tensor] = []  # per step with clustering
+        self._hinges: list[HingeActivity] = []  # per step with L_MMC
+        self._clip = math.nan
 
     def backward(self, terms: StepTerms, *, step: int) -> None:
         """`terms.loss.backward()`, and on a sampled step (`step` counts from 0 in the epoch)
@@ -73,73 +83,93 @@ class EpochDiagnostics:
         mmc = [None] * len(self._params)
         if terms.mmc is not None:
             mmc = torch.autograd.grad(terms.mmc, self._params, retain_graph=True, allow_unused=True)
-            self._add("grad_mmc", torch.nn.utils.get_total_norm([g for g in mmc if g is not None]))
+            self._grad_mmc.append(torch.nn.utils.get_total_norm([g for g in mmc if g is not None]))
         terms.loss.backward()
         l1 = [p.grad if g is None else p.grad - g for p, g in zip(self._params, mmc) if p.grad is not None]
-        self._add("grad_l1", torch.nn.utils.get_total_norm(l1))
-        self._gradient_steps += 1
+        self._grad_l1.append(torch.nn.utils.get_total_norm(l1))
 
     def record(self, terms: StepTerms, *, clip_norm: Tensor, clip: float) -> None:
-        """The step's clipping (`clip_norm`: the norm clip_grad_norm_ returned), PDLF, clusters
-        and hinges."""
-        self._steps += 1
-        factor = clip / (clip_norm + _CLIP_EPS)
-        clipped = factor < 1
-        self._add("clipped", clipped)
-        self._add("clip_factor", torch.where(clipped, factor, 0))
-        self._samples += terms.score.shape[0]
-        self._add("score_abs", terms.score.detach().abs().sum())
+        """The step's clipping (`clip_norm`: the norm clip_grad_norm_ returned for the network),
+        PDLF, clusters and hinges."""
+        self._clip = clip
+        self._clip_norms.append(clip_norm)
+        self._scores.append(terms.score.detach())
         if terms.bias is not None:
-            self._add("bias_abs", terms.bias.detach().abs().sum())
+            self._biases.append(terms.bias.detach())
         if terms.assignment is not None:
-            self._record_clusters(terms.assignment)
+            self._assignments.append(terms.assignment)
         if terms.hinges is not None:
-            self._record_hinges(terms.hinges)
+            self._hinges.append(terms.hinges)
 
     def summary(self) -> dict[str, float]:
         """Every name of DIAGNOSTICS with its value for the epoch; one device-to-host copy."""
-        names = list(self._sums)
-        read = dict(zip(names, torch.stack([self._sums[n] for n in names]).tolist())) if names else {}
-        total = lambda name: read.get(name, 0.0)  # noqa: E731
-        grad_l1, grad_mmc = (total(n) / max(self._gradient_steps, 1) for n in ("grad_l1", "grad_mmc"))
-        bias_abs, score_abs = (total(n) / max(self._samples, 1) for n in ("bias_abs", "score_abs"))
-        clipped = total("clipped")
-        clustered = "clusters_active" in read
-        cluster_steps = self._steps if clustered else 0
+        sums = {**self._gradient_sums(), **self._prediction_sums(), **self._cluster_sums(), **self._hinge_sums()}
+        read = dict(zip(sums, torch.stack([v.float() for v in sums.values()]).tolist()))
+        sampled, steps, clustered = max(len(self._grad_l1), 1), max(len(self._clip_norms), 1), len(self._assignments)
+        grad_l1, grad_mmc = read["grad_l1"] / sampled, read.get("grad_mmc", 0.0) / sampled
+        samples = sum(len(s) for s in self._scores) or 1
+        bias_abs, score_abs = read.get("bias_abs", 0.0) / samples, read["score_abs"] / samples
+        rows = sum(len(a) for a in self._assignments)
         return {
             "grad_share_mmc": _share(grad_mmc, grad_l1),
             "grad_norm_l1": grad_l1,
             "grad_norm_mmc": grad_mmc,
-            "clip_fraction": clipped / max(self._steps, 1),
-            "clip_factor": total("clip_factor") / clipped if clipped else 1.0,
+            "clip_fraction": read["clipped"] / steps,
+            "clip_factor": read["clip_factor"] / read["clipped"] if read["clipped"] else 1.0,
             "pdlf_share": _share(bias_abs, score_abs),
             "pdlf_mean_abs": bias_abs,
             "score_mean_abs": score_abs,
-            "clusters_active": _ratio(total("clusters_active"), cluster_steps),
-            "cluster_size_min": _ratio(total("cluster_rows_min"), self._cluster_rows),
-            "cluster_size_max": _ratio(total("cluster_rows_max"), self._cluster_rows),
-            "cluster_empty_fraction": _ratio(total("cluster_empty"), cluster_steps),
-            "hinge_active_within": _ratio(total("within_active"), total("within_terms")),
-            "hinge_active_between": _ratio(total("between_active"), total("between_terms")),
+            "clusters_active": _ratio(read.get("clusters_active", 0.0), clustered),
+            "cluster_size_min": _ratio(read.get("cluster_rows_min", 0.0), rows),
+            "cluster_size_max": _ratio(read.get("cluster_rows_max", 0.0), rows),
+            "cluster_empty_fraction": _ratio(read.get("cluster_empty", 0.0), clustered),
+            "hinge_active_within": _ratio(read.get("within_active", 0.0), read.get("within_terms", 0.0)),
+            "hinge_active_between": _ratio(read.get("between_active", 0.0), read.get("between_terms", 0.0)),
         }
 
-    def _record_clusters(self, assignment: Tensor) -> None:
-        # A one-hot sum, not bincount, whose data-dependent size would cost a host sync.
-        counts = (assignment.unsqueeze(1) == torch.arange(self._k, device=assignment.device)).sum(0)
+    def _gradient_sums(self) -> dict[str, Tensor]:
+        # Every epoch samples its first step, so grad_l1 always has an entry.
+        sums = {"grad_l1": torch.stack(self._grad_l1).sum()}
+        if self._grad_mmc:
+            sums["grad_mmc"] = torch.stack(self._grad_mmc).sum()
+        return sums
+
+    def _prediction_sums(self) -> dict[str, Tensor]:
+        factor = self._clip / (torch.stack(self._clip_norms) + _CLIP_EPS)
+        clipped = factor < 1
+        sums = {
+            "clipped": clipped.sum(),
+            "clip_factor": torch.where(clipped, factor, 0).sum(),
+            "score_abs": torch.cat(self._scores).abs().sum(),
+        }
+        if self._biases:
+            sums["bias_abs"] = torch.cat(self._biases).abs().sum()
+        return sums
+
+    def _cluster_sums(self) -> dict[str, Tensor]:
+        if not self._assignments:
+            return {}
+        # Steps as rows, padded with cluster index k (counted in no cluster); counts by a
+        # one-hot sum, not bincount, whose data-dependent size would cost a host sync.
+        padded = torch.nn.utils.rnn.pad_sequence(self._assignments, batch_first=True, padding_value=self._k)
+        clusters = torch.arange(self._k, device=padded.device)
+        counts = (padded.unsqueeze(2) == clusters).sum(1)  # (steps, k)
         present = counts > 0
-        self._cluster_rows += assignment.shape[0]
-        self._add("clusters_active", present.sum())
-        self._add("cluster_rows_min", torch.where(present, counts, assignment.shape[0]).min())
-        self._add("cluster_rows_max", counts.max())
-        self._add("cluster_empty", ~present.all())
+        return {
+            "clusters_active": present.sum(),
+            "cluster_rows_min": torch.where(present, counts, padded.shape[1]).min(1).values.sum(),
+            "cluster_rows_max": counts.max(1).values.sum(),
+            "cluster_empty": (~present.all(1)).sum(),
+        }
 
-    def _record_hinges(self, hinges: HingeActivity) -> None:
-        for name, mask in zip(("within_active", "within_terms", "between_active", "between_terms"), hinges):
-            self._add(name, mask.sum())
-
-    def _add(self, name: str, value: Tensor) -> None:
-        value = value.detach().to(torch.float32)
-        self._sums[name] = self._sums[name] + value if name in self._sums else value
+    def _hinge_sums(self) -> dict[str, Tensor]:
+        if not self._hinges:
+            return {}
+        return {
+            name: torch.cat([mask.reshape(-1) for mask in masks]).sum()
+            for name, masks in zip(("within_active", "within_terms", "between_active", "between_terms"),
+                                   zip(*self._hinges))
+        }
 
 
 def _share(part: float, other: float) -> float:

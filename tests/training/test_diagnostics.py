@@ -70,7 +70,9 @@ def test_steps_sampled_for_gradients():
     for step in range(GRADIENT_EVERY + 2):
         w.grad = None
         slope = {0: 1.0, GRADIENT_EVERY: 3.0}.get(step, 100.0)
-        diag.backward(StepTerms((slope * w).sum(), None, torch.zeros(1), None, None, None), step=step)
+        terms = StepTerms((slope * w).sum(), None, torch.zeros(1), None, None, None)
+        diag.backward(terms, step=step)
+        diag.record(terms, clip_norm=w.grad.norm(), clip=1.0)
     assert diag.summary()["grad_norm_l1"] == pytest.approx(2.0)
 
 
