@@ -61,9 +61,9 @@ class EpochDiagnostics:
     batched over the epoch's steps in `summary`, so a step pays a few list appends instead of a
     few dozen small tensor operations."""
 
-    def __init__(self, params: Iterable[torch.nn.Parameter], *, k: int):
+    def __init__(self, params: Iterable[torch.nn.Parameter], *, k: int, clip: float):
         self._params = [p for p in params if p.requires_grad]
-        self._k = k
+        self._k, self._clip = k, clip
         self._grad_l1: list[Tensor] = []  # per sampled step
         self._grad_mmc: list[Tensor] = []
         self._clip_norms: list[Tensor] = []  # per step
@@ -71,7 +71,6 @@ class EpochDiagnostics:
         self._biases: list[Tensor] = []  # per step with PDLF
         self._assignments: list[Tensor] = []  # per step with clustering
         self._hinges: list[HingeActivity] = []  # per step with L_MMC
-        self._clip = math.nan
 
     def backward(self, terms: StepTerms, *, step: int) -> None:
         """`terms.loss.backward()`, and on a sampled step (`step` counts from 0 in the epoch)
@@ -88,10 +87,9 @@ class EpochDiagnostics:
         l1 = [p.grad if g is None else p.grad - g for p, g in zip(self._params, mmc) if p.grad is not None]
         self._grad_l1.append(torch.nn.utils.get_total_norm(l1))
 
-    def record(self, terms: StepTerms, *, clip_norm: Tensor, clip: float) -> None:
+    def record(self, terms: StepTerms, *, clip_norm: Tensor) -> None:
         """The step's clipping (`clip_norm`: the norm clip_grad_norm_ returned for the network),
         PDLF, clusters and hinges."""
-        self._clip = clip
         self._clip_norms.append(clip_norm)
         self._scores.append(terms.score.detach())
         if terms.bias is not None:
@@ -103,7 +101,7 @@ class EpochDiagnostics:
 
     def summary(self) -> dict[str, float]:
         """Every name of DIAGNOSTICS with its value for the epoch; one device-to-host copy."""
-        sums = {**self._gradient_sums(), **self._prediction_sums(), **self._cluster_sums(), **self._hinge_sums()}
+        sums = {**self._gradient_sums(), **self._step_sums(), **self._cluster_sums(), **self._hinge_sums()}
         read = dict(zip(sums, torch.stack([v.float() for v in sums.values()]).tolist()))
         sampled, steps, clustered = max(len(self._grad_l1), 1), max(len(self._clip_norms), 1), len(self._assignments)
         grad_l1, grad_mmc = read["grad_l1"] / sampled, read.get("grad_mmc", 0.0) / sampled
@@ -134,7 +132,7 @@ class EpochDiagnostics:
             sums["grad_mmc"] = torch.stack(self._grad_mmc).sum()
         return sums
 
-    def _prediction_sums(self) -> dict[str, Tensor]:
+    def _step_sums(self) -> dict[str, Tensor]:
         factor = self._clip / (torch.stack(self._clip_norms) + _CLIP_EPS)
         clipped = factor < 1
         sums = {

@@ -64,7 +64,9 @@ def _train_epoch(run: _Run, data: SplitTensors) -> tuple[float, dict[str, float]
     run.model.train()
     order = torch.randperm(len(data), generator=run.shuffle)
     total = torch.zeros((), device=data.labels.device)
-    diagnostics = EpochDiagnostics(run.model.parameters(), k=run.cfg.k) if run.cfg.diagnostics else None
+    diagnostics = None
+    if run.cfg.diagnostics:
+        diagnostics = EpochDiagnostics(run.model.parameters(), k=run.cfg.k, clip=run.cfg.clip)
     for index, start in enumerate(range(0, len(data), run.cfg.batch_size)):
         batch, labels = data.take(order[start : start + run.cfg.batch_size])
         # One seed per step keeps clustering and pair sampling reproducible and different per step.
@@ -84,7 +86,7 @@ def _train_epoch(run: _Run, data: SplitTensors) -> tuple[float, dict[str, float]
         run.step += 1
         total += terms.loss.detach() * len(labels)
         if diagnostics is not None:
-            diagnostics.record(terms, clip_norm=norm, clip=run.cfg.clip)
+            diagnostics.record(terms, clip_norm=norm)
     mean = float(total) / len(data)
     if not np.isfinite(mean):
         raise TrainingDiverged(f"training loss became {mean} in step {run.step}; lower lr, eta or xi")

@@ -27,7 +27,7 @@ def _step_terms(w: torch.nn.Parameter, *, l1_grad, mmc_grad, score, bias, assign
 
 def test_hand_computed_two_steps():
     w = torch.nn.Parameter(torch.zeros(2))
-    diag = EpochDiagnostics([w], k=3)
+    diag = EpochDiagnostics([w], k=3, clip=1.0)
     # Step 0 (sampled): grad L1 = (3, 4), |.| = 5; grad eta*L_MMC = (0.6, 0.8), |.| = 1, so the
     # L_MMC share is 1 / (5 + 1). The total (3.6, 4.8) has norm 6 > clip 1: factor 1 / 6.
     # Rows: clusters 0, 0, 0, 0, 1, 1 of k = 3: 2 active, sizes 4/6 and 2/6, cluster 2 empty.
@@ -40,14 +40,14 @@ def test_hand_computed_two_steps():
                         assignment=[0, 0, 0, 0, 1, 1], hinges=hinges)
     diag.backward(terms, step=0)
     torch.testing.assert_close(w.grad, torch.tensor([3.6, 4.8]))  # the plain backward's gradient
-    diag.record(terms, clip_norm=w.grad.norm(), clip=1.0)
+    diag.record(terms, clip_norm=w.grad.norm())
     # Step 1 (not sampled): norm 0.5 < clip; clusters 0, 1, 2 with 3, 2, 1 rows; no hinge left active.
     w.grad = None
     hinges = HingeActivity(torch.zeros(3), torch.tensor([1.0, 1.0, 0.0]), torch.zeros(6, 3), torch.ones(6, 3))
     terms = _step_terms(w, l1_grad=[0.3, 0.4], mmc_grad=[0.0, 0.0], score=[3.0, 0.0], bias=[0.0, 1.0],
                         assignment=[0, 0, 0, 1, 1, 2], hinges=hinges)
     diag.backward(terms, step=1)
-    diag.record(terms, clip_norm=w.grad.norm(), clip=1.0)
+    diag.record(terms, clip_norm=w.grad.norm())
 
     got = diag.summary()
     assert list(got) == list(DIAGNOSTICS)
@@ -65,14 +65,14 @@ def test_hand_computed_two_steps():
 
 def test_steps_sampled_for_gradients():
     w = torch.nn.Parameter(torch.zeros(1))
-    diag = EpochDiagnostics([w], k=2)
+    diag = EpochDiagnostics([w], k=2, clip=1.0)
     # Only steps 0 and GRADIENT_EVERY are measured: L1's gradient there is 1 and 3, elsewhere 100.
     for step in range(GRADIENT_EVERY + 2):
         w.grad = None
         slope = {0: 1.0, GRADIENT_EVERY: 3.0}.get(step, 100.0)
         terms = StepTerms((slope * w).sum(), None, torch.zeros(1), None, None, None)
         diag.backward(terms, step=step)
-        diag.record(terms, clip_norm=w.grad.norm(), clip=1.0)
+        diag.record(terms, clip_norm=w.grad.norm())
     assert diag.summary()["grad_norm_l1"] == pytest.approx(2.0)
 
 
