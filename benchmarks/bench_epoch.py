@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+import time
 
 import torch
 
@@ -32,15 +33,17 @@ def epoch_seconds(data, epochs: int, **overrides) -> float:
 
 
 def diagnostics_overhead(data, epochs: int, repeats: int = 3) -> float:
-    """Epoch seconds of the full model with training diagnostics over without. Runs alternate,
-    and each side keeps its fastest epoch past the first: load from other processes only adds
-    time, so the minimum is the least disturbed measurement of each."""
-    times = {True: [], False: []}
+    """CPU seconds of this process per epoch of the full model with training diagnostics over
+    without: CPU time, so that waiting for a core that other processes hold does not count.
+    Runs alternate; every epoch past a run's first counts; the ratio is of the medians."""
+    seconds = {True: [], False: []}
     for _ in range(repeats):
-        for diagnostics in times:
+        for diagnostics in seconds:
+            marks = []
             cfg = make_config("mosi", {"max_epochs": epochs, "patience": epochs + 1, "diagnostics": diagnostics})
-            times[diagnostics] += [r.seconds for r in train(cfg, data, device="cpu").history[1:]]
-    return min(times[True]) / min(times[False])
+            train(cfg, data, device="cpu", on_epoch=lambda _: marks.append(time.process_time()))
+            seconds[diagnostics] += [end - start for start, end in zip(marks, marks[1:])]
+    return statistics.median(seconds[True]) / statistics.median(seconds[False])
 
 
 def main() -> None:

@@ -61,6 +61,9 @@ class TrainConfig(BaseModel):
     diagnostics: bool = Field(
         True, description="record per-epoch training diagnostics (gradient shares, clipping, PDLF, clusters, hinges)"
     )
+    diagnostics_every: int = Field(
+        64, ge=1, description="measure each loss term's gradient on every N-th training step (one extra backward pass)"
+    )
 
     @field_validator("v1", "v2", "xi", "alpha", "gamma", "eta", "beta", "lr", "bert_lr", "metric_lr")
     @classmethod

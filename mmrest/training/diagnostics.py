@@ -6,11 +6,12 @@ training device and is read once, at the end of the epoch, so an accelerator nev
 host inside an epoch. Definitions (also in docs/model.md, section "Diagnostics"):
 
 * Gradients are measured on the network's parameters (everything `clip` acts on; not M0 and
-  dM), before clipping, on the first step of each epoch and every `GRADIENT_EVERY`-th after it.
-  On such a step the gradient of eta * L_MMC comes from its own backward pass (the graph is
-  kept), then the usual backward of the whole loss runs unchanged; L1's gradient is the
-  difference, exact up to rounding because backpropagation is linear. L1 includes its path
-  through PDLF's r into z.
+  dM), before clipping, on every `diagnostics_every`-th training step of the run, the first
+  included. On such a step the gradient of eta * L_MMC comes from its own backward pass (the
+  graph is kept), then the usual backward of the whole loss runs unchanged; L1's gradient is
+  the difference, exact up to rounding because backpropagation is linear. L1 includes its path
+  through PDLF's r into z. An epoch with no measured step repeats the latest measurement
+  (`grad_steps` = 0 says so): that extra backward pass is the diagnostics' only real cost.
 * Shares are part / (part + other) and are 0 when a part does not exist (eta = 0, gamma = 0).
 * Cluster and hinge values are NaN when nothing is clustered (eta = gamma = 0) or no L_MMC is
   computed (eta = 0).
@@ -26,16 +27,12 @@ from torch import Tensor
 from mmrest.model.mmc import HingeActivity
 from mmrest.training.objective import StepTerms
 
-# The term gradients cost one extra backward pass of eta * L_MMC through the network on the
-# steps where they are measured; one step in 32 (and the first of each epoch) keeps that within
-# the 3 % budget that benchmarks/bench_epoch.py checks.
-GRADIENT_EVERY = 32
-
 # Name -> meaning, in the order the CLI prints them. Values are over one epoch's training steps.
 DIAGNOSTICS: dict[str, str] = {
     "grad_share_mmc": "|grad eta*L_MMC| / (|grad L1| + |grad eta*L_MMC|), network parameters, before clipping",
-    "grad_norm_l1": "mean norm of L1's gradient on the network parameters (sampled steps)",
-    "grad_norm_mmc": "mean norm of eta*L_MMC's gradient on the network parameters (sampled steps)",
+    "grad_norm_l1": "mean norm of L1's gradient on the network parameters (measured steps)",
+    "grad_norm_mmc": "mean norm of eta*L_MMC's gradient on the network parameters (measured steps)",
+    "grad_steps": "steps of this epoch that measured the gradients (0: the latest earlier measurement)",
     "clip_fraction": "fraction of steps on which clipping scaled the network's gradient",
     "clip_factor": "mean factor clip / norm on those steps (1 when clipping never acted)",
     "pdlf_share": "mean|gamma*r| / (mean|gamma*r| + mean|s|) over the training samples",
@@ -48,6 +45,7 @@ DIAGNOSTICS: dict[str, str] = {
     "hinge_active_within": "fraction of within-cluster L_MMC hinges that are active",
     "hinge_active_between": "fraction of between-cluster L_MMC hinges that are active",
 }
+_GRADIENT_NAMES = ("grad_share_mmc", "grad_norm_l1", "grad_norm_mmc")
 
 # torch.nn.utils.clip_grad_norm_ scales by clip / (norm + this) whenever that is below 1.
 _CLIP_EPS = 1e-6
@@ -61,10 +59,10 @@ class EpochDiagnostics:
     batched over the epoch's steps in `summary`, so a step pays a few list appends instead of a
     few dozen small tensor operations."""
 
-    def __init__(self, params: Iterable[torch.nn.Parameter], *, k: int, clip: float):
+    def __init__(self, params: Iterable[torch.nn.Parameter], *, k: int, clip: float, every: int):
         self._params = [p for p in params if p.requires_grad]
-        self._k, self._clip = k, clip
-        self._grad_l1: list[Tensor] = []  # per sampled step
+        self._k, self._clip, self._every = k, clip, every
+        self._grad_l1: list[Tensor] = []  # per measured step
         self._grad_mmc: list[Tensor] = []
         self._clip_norms: list[Tensor] = []  # per step
         self._scores: list[Tensor] = []
@@ -73,10 +71,10 @@ class EpochDiagnostics:
         self._hinges: list[HingeActivity] = []  # per step with L_MMC
 
     def backward(self, terms: StepTerms, *, step: int) -> None:
-        """`terms.loss.backward()`, and on a sampled step (`step` counts from 0 in the epoch)
-        the norms of each term's gradient. The parameters' gradients are exactly those of the
-        plain backward either way."""
-        if step % GRADIENT_EVERY:
+        """`terms.loss.backward()`, and on a measured step (`step`, the run's step counted from
+        0, a multiple of `every`) the norms of each term's gradient. The parameters' gradients
+        are exactly those of the plain backward either way."""
+        if step % self._every:
             terms.loss.backward()
             return
         mmc = [None] * len(self._params)
@@ -103,15 +101,18 @@ class EpochDiagnostics:
         """Every name of DIAGNOSTICS with its value for the epoch; one device-to-host copy."""
         sums = {**self._gradient_sums(), **self._step_sums(), **self._cluster_sums(), **self._hinge_sums()}
         read = dict(zip(sums, torch.stack([v.float() for v in sums.values()]).tolist()))
-        sampled, steps, clustered = max(len(self._grad_l1), 1), max(len(self._clip_norms), 1), len(self._assignments)
-        grad_l1, grad_mmc = read["grad_l1"] / sampled, read.get("grad_mmc", 0.0) / sampled
+        measured, steps, clustered = len(self._grad_l1), len(self._clip_norms), len(self._assignments)
+        # No measured step: NaN here, the latest measurement once with_latest_gradients has run.
+        grad_l1 = read["grad_l1"] / measured if measured else math.nan
+        grad_mmc = read.get("grad_mmc", 0.0) / measured if measured else math.nan
         samples = sum(len(s) for s in self._scores) or 1
         bias_abs, score_abs = read.get("bias_abs", 0.0) / samples, read["score_abs"] / samples
         rows = sum(len(a) for a in self._assignments)
         return {
-            "grad_share_mmc": _share(grad_mmc, grad_l1),
+            "grad_share_mmc": _share(grad_mmc, grad_l1) if measured else math.nan,
             "grad_norm_l1": grad_l1,
             "grad_norm_mmc": grad_mmc,
+            "grad_steps": float(measured),
             "clip_fraction": read["clipped"] / steps,
             "clip_factor": read["clip_factor"] / read["clipped"] if read["clipped"] else 1.0,
             "pdlf_share": _share(bias_abs, score_abs),
@@ -126,11 +127,8 @@ class EpochDiagnostics:
         }
 
     def _gradient_sums(self) -> dict[str, Tensor]:
-        # Every epoch samples its first step, so grad_l1 always has an entry.
-        sums = {"grad_l1": torch.stack(self._grad_l1).sum()}
-        if self._grad_mmc:
-            sums["grad_mmc"] = torch.stack(self._grad_mmc).sum()
-        return sums
+        norms = {"grad_l1": self._grad_l1, "grad_mmc": self._grad_mmc}
+        return {name: torch.stack(values).sum() for name, values in norms.items() if values}
 
     def _step_sums(self) -> dict[str, Tensor]:
         factor = self._clip / (torch.stack(self._clip_norms) + _CLIP_EPS)
@@ -168,6 +166,14 @@ class EpochDiagnostics:
             for name, masks in zip(("within_active", "within_terms", "between_active", "between_terms"),
                                    zip(*self._hinges))
         }
+
+
+def with_latest_gradients(current: dict[str, float], previous: dict[str, float]) -> dict[str, float]:
+    """An epoch's diagnostics with the gradient values of the previous epoch's when none of its
+    steps measured them (the first step of a run always does)."""
+    if not previous or current["grad_steps"]:  # diagnostics off: both are empty
+        return current
+    return {**current, **{name: previous[name] for name in _GRADIENT_NAMES}}
 
 
 def _share(part: float, other: float) -> float:

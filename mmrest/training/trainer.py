@@ -17,7 +17,7 @@ from mmrest.metrics import msa_metrics
 from mmrest.model.network import MetricState, MMRestNet
 from mmrest.model.psd_adam import PSDAdam
 from mmrest.training.batches import SplitTensors, to_tensors
-from mmrest.training.diagnostics import EpochDiagnostics
+from mmrest.training.diagnostics import EpochDiagnostics, with_latest_gradients
 from mmrest.training.objective import batch_loss, needs_clustering, predict
 from mmrest.training.result import EpochRecord, TrainResult
 
@@ -66,8 +66,10 @@ def _train_epoch(run: _Run, data: SplitTensors) -> tuple[float, dict[str, float]
     total = torch.zeros((), device=data.labels.device)
     diagnostics = None
     if run.cfg.diagnostics:
-        diagnostics = EpochDiagnostics(run.model.parameters(), k=run.cfg.k, clip=run.cfg.clip)
-    for index, start in enumerate(range(0, len(data), run.cfg.batch_size)):
+        diagnostics = EpochDiagnostics(
+            run.model.parameters(), k=run.cfg.k, clip=run.cfg.clip, every=run.cfg.diagnostics_every
+        )
+    for start in range(0, len(data), run.cfg.batch_size):
         batch, labels = data.take(order[start : start + run.cfg.batch_size])
         # One seed per step keeps clustering and pair sampling reproducible and different per step.
         seed = run.cfg.seed * 1_000_003 + run.step
@@ -77,7 +79,7 @@ def _train_epoch(run: _Run, data: SplitTensors) -> tuple[float, dict[str, float]
         if diagnostics is None:
             terms.loss.backward()
         else:
-            diagnostics.backward(terms, step=index)
+            diagnostics.backward(terms, step=run.step)
         norm = nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip)
         nn.utils.clip_grad_norm_(run.state.parameters(), run.cfg.clip)
         run.main_opt.step()
@@ -165,6 +167,8 @@ def train(
     for epoch in range(1, config.max_epochs + 1):
         t0 = time.perf_counter()
         train_loss, diagnostics = _train_epoch(run, tensors["train"])
+        if history:
+            diagnostics = with_latest_gradients(diagnostics, history[-1].diagnostics)
         pred, _ = evaluate(run, tensors["valid"])
         valid_loss = float(np.mean(np.abs(pred - valid_labels)))
         record = EpochRecord(

@@ -10,7 +10,7 @@ from mmrest.config import make_config
 from mmrest.model.kmeans import kmeans
 from mmrest.model.mmc import HingeActivity, mmc_loss
 from mmrest.training import train, trainer
-from mmrest.training.diagnostics import DIAGNOSTICS, GRADIENT_EVERY, EpochDiagnostics
+from mmrest.training.diagnostics import DIAGNOSTICS, EpochDiagnostics
 from mmrest.training.objective import StepTerms
 
 FAST = {"batch_size": 32, "max_epochs": 3, "patience": 10, "lr": 1e-3}
@@ -27,8 +27,8 @@ def _step_terms(w: torch.nn.Parameter, *, l1_grad, mmc_grad, score, bias, assign
 
 def test_hand_computed_two_steps():
     w = torch.nn.Parameter(torch.zeros(2))
-    diag = EpochDiagnostics([w], k=3, clip=1.0)
-    # Step 0 (sampled): grad L1 = (3, 4), |.| = 5; grad eta*L_MMC = (0.6, 0.8), |.| = 1, so the
+    diag = EpochDiagnostics([w], k=3, clip=1.0, every=64)
+    # Step 0 (measured): grad L1 = (3, 4), |.| = 5; grad eta*L_MMC = (0.6, 0.8), |.| = 1, so the
     # L_MMC share is 1 / (5 + 1). The total (3.6, 4.8) has norm 6 > clip 1: factor 1 / 6.
     # Rows: clusters 0, 0, 0, 0, 1, 1 of k = 3: 2 active, sizes 4/6 and 2/6, cluster 2 empty.
     hinges = HingeActivity(
@@ -41,7 +41,7 @@ def test_hand_computed_two_steps():
     diag.backward(terms, step=0)
     torch.testing.assert_close(w.grad, torch.tensor([3.6, 4.8]))  # the plain backward's gradient
     diag.record(terms, clip_norm=w.grad.norm())
-    # Step 1 (not sampled): norm 0.5 < clip; clusters 0, 1, 2 with 3, 2, 1 rows; no hinge left active.
+    # Step 1 (not measured): norm 0.5 < clip; clusters 0, 1, 2 with 3, 2, 1 rows; no hinge left active.
     w.grad = None
     hinges = HingeActivity(torch.zeros(3), torch.tensor([1.0, 1.0, 0.0]), torch.zeros(6, 3), torch.ones(6, 3))
     terms = _step_terms(w, l1_grad=[0.3, 0.4], mmc_grad=[0.0, 0.0], score=[3.0, 0.0], bias=[0.0, 1.0],
@@ -52,7 +52,7 @@ def test_hand_computed_two_steps():
     got = diag.summary()
     assert list(got) == list(DIAGNOSTICS)
     expected = {
-        "grad_share_mmc": 1 / 6, "grad_norm_l1": 5.0, "grad_norm_mmc": 1.0,
+        "grad_share_mmc": 1 / 6, "grad_norm_l1": 5.0, "grad_norm_mmc": 1.0, "grad_steps": 1,
         "clip_fraction": 0.5, "clip_factor": 1 / (6 + 1e-6),
         # mean |gamma r| = (0.5 + 0.5 + 0 + 1) / 4 = 0.5; mean |s| = (1 + 2 + 3 + 0) / 4 = 1.5
         "pdlf_share": 0.25, "pdlf_mean_abs": 0.5, "score_mean_abs": 1.5,
@@ -63,17 +63,31 @@ def test_hand_computed_two_steps():
     assert got == pytest.approx(expected, rel=1e-6)
 
 
-def test_steps_sampled_for_gradients():
+def test_gradients_measured_on_every_nth_step():
     w = torch.nn.Parameter(torch.zeros(1))
-    diag = EpochDiagnostics([w], k=2, clip=1.0)
-    # Only steps 0 and GRADIENT_EVERY are measured: L1's gradient there is 1 and 3, elsewhere 100.
-    for step in range(GRADIENT_EVERY + 2):
+    diag = EpochDiagnostics([w], k=2, clip=1.0, every=4)
+    # Steps 0, 4 and 8 are measured: L1's gradient there is 1, 3 and 5; elsewhere 100.
+    for step in range(10):
         w.grad = None
-        slope = {0: 1.0, GRADIENT_EVERY: 3.0}.get(step, 100.0)
+        slope = {0: 1.0, 4: 3.0, 8: 5.0}.get(step, 100.0)
         terms = StepTerms((slope * w).sum(), None, torch.zeros(1), None, None, None)
         diag.backward(terms, step=step)
         diag.record(terms, clip_norm=w.grad.norm())
-    assert diag.summary()["grad_norm_l1"] == pytest.approx(2.0)
+    got = diag.summary()
+    assert got["grad_norm_l1"] == pytest.approx(3.0) and got["grad_steps"] == 3
+    assert got["grad_share_mmc"] == 0.0 and got["grad_norm_mmc"] == 0.0
+
+
+def test_epoch_without_measured_step_repeats_the_latest(tiny):
+    # 96 samples in batches of 32: 3 steps an epoch; run steps 0, 4, 8 are measured, so epoch 4
+    # (steps 9 to 11) has none and repeats epoch 3's values.
+    history = train(make_config("mosi", {**FAST, "max_epochs": 4, "diagnostics_every": 4}), tiny).history
+    assert [r.diagnostics["grad_steps"] for r in history] == [1, 1, 1, 0]
+    names = ("grad_share_mmc", "grad_norm_l1", "grad_norm_mmc")
+    assert [history[3].diagnostics[n] for n in names] == [history[2].diagnostics[n] for n in names]
+    assert history[1].diagnostics["grad_norm_l1"] != history[2].diagnostics["grad_norm_l1"]
+    every_step = train(make_config("mosi", {**FAST, "max_epochs": 2, "diagnostics_every": 1}), tiny).history
+    assert [r.diagnostics["grad_steps"] for r in every_step] == [3, 3]
 
 
 def _four_samples(make_tiny):
@@ -151,8 +165,10 @@ def test_empty_clusters_show_in_the_counts(make_tiny):
 
 
 def test_diagnostics_change_no_metric(tiny):
-    # eta = 1 and a large gamma make both MMC and PDLF matter, so any effect would show.
-    cfg = make_config("mosi", {**FAST, "max_epochs": 4, "eta": 1.0, "gamma": 0.5, "seed": 21})
+    # eta = 1 and a large gamma make both MMC and PDLF matter, and every step measures the
+    # gradients, so any effect would show.
+    cfg = make_config("mosi", {**FAST, "max_epochs": 4, "eta": 1.0, "gamma": 0.5, "seed": 21,
+                               "diagnostics_every": 1})
     on = train(cfg, tiny)
     off = train(cfg.model_copy(update={"diagnostics": False}), tiny)
     assert (on.best_epoch, on.valid, on.test) == (off.best_epoch, off.valid, off.test)
