@@ -74,6 +74,12 @@ class TrainConfig(BaseModel):
     plateau_factor: float = Field(0.5, gt=0, lt=1)
     plateau_patience: int = Field(20, ge=0)
     seed: int = 1111
+    diagnostics: bool = Field(
+        True, description="record per-epoch training diagnostics (gradient shares, clipping, PDLF, clusters, hinges)"
+    )
+    diagnostics_every: int = Field(
+        64, ge=1, description="measure each loss term's gradient on every N-th training step (one extra backward pass)"
+    )
 
     @field_validator("v1", "v2", "xi", "alpha", "gamma", "eta", "beta", "lr", "bert_lr", "metric_lr")
     @classmethod

@@ -47,9 +47,11 @@ def metric_column(split: str, metric: str) -> str:
 METRIC_COLUMNS = tuple(metric_column(split, m) for split in SPLITS for m in METRIC_NAMES)
 VALID_COLUMNS = tuple(metric_column("valid", m) for m in METRIC_NAMES)
 # What the trainer records about how each part of the objective steered training (docs/model.md).
+# The order is the one the train command prints; their meanings live in training/diagnostics.py.
 DIAGNOSTIC_COLUMNS = (
-    "grad_share_mmc", "pdlf_share", "clip_fraction", "clusters_active", "cluster_size_min",
-    "cluster_size_max", "hinge_active_within", "hinge_active_between",
+    "grad_share_mmc", "grad_norm_l1", "grad_norm_mmc", "grad_steps", "clip_fraction", "clip_factor",
+    "pdlf_share", "pdlf_mean_abs", "score_mean_abs", "clusters_active", "cluster_size_min",
+    "cluster_size_max", "cluster_empty_fraction", "hinge_active_within", "hinge_active_between",
 )
 IDENTITY_ATTRS = ("key", "stage", "design", "varied", "seed", "log")
 PLACEMENT_ATTRS = ("device", "cuda_visible_devices")  # where the trial trained

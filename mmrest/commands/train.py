@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import yaml
@@ -70,6 +72,30 @@ def _print_table(result) -> None:
         print(f"{split:<6}" + "".join(f"{values[m]:>10.4f}" for m in METRIC_NAMES))
 
 
+def _print_diagnostics(result) -> None:
+    from mmrest.training.diagnostics import DIAGNOSTICS
+
+    if not result.diagnostics:
+        print("diagnostics: off (--set diagnostics=true records them)")
+        return
+    print(f"diagnostics of epoch {result.best_epoch}, over its training steps (n/a: does not apply):")
+    for name, value in result.diagnostics.items():
+        shown = f"{value:.4g}" if math.isfinite(value) else "n/a"
+        print(f"  {name:<24}{shown:>10}  {DIAGNOSTICS[name]}")
+
+
+def _metrics_json(result) -> dict:
+    """metrics.json: the selected epoch's metrics and diagnostics, and every epoch's record.
+    A diagnostic that does not apply is NaN in the result and null here (JSON has no NaN)."""
+
+    def finite(values: dict) -> dict:
+        return {name: value if math.isfinite(value) else None for name, value in values.items()}
+
+    history = [{**asdict(record), "diagnostics": finite(record.diagnostics)} for record in result.history]
+    return {"best_epoch": result.best_epoch, "valid": result.valid, "test": result.test, "params": result.params,
+            "seconds": round(result.seconds, 3), "diagnostics": finite(result.diagnostics), "history": history}
+
+
 def run_train(args) -> int:
     from mmrest.training import train
     from mmrest.training.memory import keep_freed_memory
@@ -102,10 +128,9 @@ def run_train(args) -> int:
     keep_freed_memory()
     result = train(config, data, device=device, on_epoch=progress, out_dir=out)
     (out / "config.yaml").write_text(yaml.safe_dump({"dataset": data.source, **config.model_dump()}, sort_keys=False))
-    metrics = {"best_epoch": result.best_epoch, "valid": result.valid, "test": result.test,
-               "params": result.params, "seconds": round(result.seconds, 3)}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out / "metrics.json").write_text(json.dumps(_metrics_json(result), indent=2))
     print(f"best epoch {result.best_epoch} of {len(result.history)} (by validation loss); "
           f"{result.params} parameters; {result.seconds:.1f}s")
     _print_table(result)
+    _print_diagnostics(result)
     return 0

@@ -6,6 +6,7 @@ synchronisation on an accelerator, because the loss runs on every training step 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -30,8 +31,10 @@ def mmc_loss(
     beta: float = 0.01,
     max_pairs: int = 4000,
     seed: int = 0,
-) -> Tensor:
-    """L_MMC of spec section 2 (steps 1 and 3 to 8) for one batch, as a scalar tensor.
+    return_activity: bool = False,
+) -> Tensor | tuple[Tensor, HingeActivity]:
+    """L_MMC of spec section 2 (steps 1 and 3 to 8) for one batch, as a scalar tensor, and with
+    `return_activity` also which of its hinges are active (`HingeActivity`).
 
     Args:
         features: (N, d) metric features Z (N = 3B rows); gradients flow into them.
@@ -68,7 +71,20 @@ def mmc_loss(
             batch.laplacian = torch.diag(weights.sum(1)) - weights
         else:
             _group_rows(batch)
-    return _MMCLoss.apply(features, M0, dM, batch, (v1, v2, xi, beta))
+    loss, within_active, between_active = _MMCLoss.apply(features, M0, dM, batch, (v1, v2, xi, beta))
+    if not return_activity:
+        return loss
+    return loss, HingeActivity(within_active, (batch.sizes >= 2).to(loss.dtype), between_active, batch.others)
+
+
+class HingeActivity(NamedTuple):
+    """Which hinge terms of one L_MMC evaluation are active (argument > 0): masks as computed
+    by the loss, on its device; summing them is left to the caller that wants the counts."""
+
+    within: Tensor  # (K,) 1 where cluster i's within-cluster hinge is active
+    within_terms: Tensor  # (K,) 1 where cluster i has a within term (at least two rows)
+    between: Tensor  # (N, K) 1 where the between hinge of row n against cluster j is active
+    between_terms: Tensor  # (N, K) 1 where row n has a between term against cluster j
 
 
 @dataclass
@@ -127,6 +143,8 @@ class _MMCLoss(torch.autograd.Function):
 
     Quadratic forms see only the symmetric part S_j of M_j = M0 + dM_j + beta I, so the forward
     works with S_j, and the gradient with respect to M_j is the symmetric part of that for S_j.
+    Besides the loss it returns the active-hinge masks the backward needs anyway, as outputs
+    without gradient, so reporting them costs nothing.
     """
 
     @staticmethod
@@ -151,22 +169,24 @@ class _MMCLoss(torch.autograd.Function):
         within = (within_arg.clamp_min(0) * has_pairs).sum()
 
         ctx.batch, ctx.hyper, ctx.n_rows = batch, hyper, n_rows
-        ctx.between_active = torch.where(hinge > 0, batch.others, 0)  # (N, K)
-        ctx.within_active = torch.where(within_arg > 0, has_pairs, 0)  # (K,)
-        ctx.save_for_backward(M0, diff, proj, sym, *within_saved)
+        between_active = torch.where(hinge > 0, batch.others, 0)  # (N, K)
+        within_active = torch.where(within_arg > 0, has_pairs, 0)  # (K,)
+        ctx.mark_non_differentiable(within_active, between_active)
+        ctx.save_for_backward(M0, diff, proj, sym, within_active, between_active, *within_saved)
         flat_m0 = M0.reshape(-1)
-        return torch.add(within, between, alpha=v1).add_(torch.dot(flat_m0, flat_m0), alpha=v2) / n_rows
+        loss = torch.add(within, between, alpha=v1).add_(torch.dot(flat_m0, flat_m0), alpha=v2) / n_rows
+        return loss, within_active, between_active
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_loss):
-        M0, diff, proj, sym, *within_saved = ctx.saved_tensors
+    def backward(ctx, grad_loss, _grad_within, _grad_between):
+        M0, diff, proj, sym, within_active, between_active, *within_saved = ctx.saved_tensors
         batch, (v1, v2, _, _) = ctx.batch, ctx.hyper
         scale = grad_loss / ctx.n_rows
         within_backward = _all_pairs_backward if batch.laplacian is None else _drawn_backward
-        grad_own, grad_x, grad_sym, rhs = within_backward(scale * ctx.within_active, batch, sym, *within_saved)
+        grad_own, grad_x, grad_sym, rhs = within_backward(scale * within_active, batch, sym, *within_saved)
         # Gradient with respect to dist (N, K): the between hinges directly, and through own.
-        between = v1 * scale * ctx.between_active
+        between = v1 * scale * between_active
         grad_dist = (grad_own + between.sum(1)).unsqueeze(1) * batch.member - between
         # dist[n, j] = diff^T S_j diff: d/dx = 2 S_j diff = 2 proj, d/dS_j = diff diff^T.
         weight = grad_dist.T.unsqueeze(2)  # (K, N, 1)

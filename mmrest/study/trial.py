@@ -7,6 +7,7 @@ trial's log.
 """
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -57,13 +58,15 @@ def run_trial(config: dict, *, data: MSADataset) -> None:
 
 def outcome(result: TrainResult) -> dict:
     """The flat record the driver stores as user attributes: valid_* and test_* metrics at the
-    best epoch, best_epoch, params, seconds."""
+    best epoch, best_epoch, params, seconds, and the training diagnostics of the best epoch
+    under their own names (one that does not apply, NaN in the result, is left out)."""
     return {
         **{f"valid_{name}": float(v) for name, v in result.valid.items()},
         **{f"test_{name}": float(v) for name, v in result.test.items()},
         "best_epoch": int(result.best_epoch),
         "params": int(result.params),
         "seconds": float(result.seconds),
+        **{name: float(v) for name, v in result.diagnostics.items() if math.isfinite(v)},
     }
 
 

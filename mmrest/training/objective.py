@@ -1,21 +1,42 @@
 """One training batch's objective: PDLF prediction, clustering, L1 + eta * L_MMC (spec 2, 4, 5)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch.nn import functional as F
 
 from mmrest.config import TrainConfig
 from mmrest.model.kmeans import kmeans
-from mmrest.model.mmc import mmc_loss
+from mmrest.model.mmc import HingeActivity, mmc_loss
 from mmrest.model.network import Inputs, MetricState, MMRestNet, pdlf_bias
+
+
+@dataclass(frozen=True)
+class StepTerms:
+    """One batch's objective and the parts of it that the training diagnostics read."""
+
+    loss: torch.Tensor  # L1(y_hat, y) + eta * L_MMC: what the step minimises
+    mmc: torch.Tensor | None  # eta * L_MMC; None when eta = 0
+    score: torch.Tensor  # s, (B,)
+    bias: torch.Tensor | None  # gamma * r, (B,); None when PDLF is off or has no cluster state yet
+    assignment: torch.Tensor | None  # (3B,) cluster of each row of z; None when nothing is clustered
+    hinges: HingeActivity | None  # None when eta = 0
+    z: torch.Tensor  # (3B, d) detached metric features, for the epoch's cluster state
+
+
+def _prediction_parts(model: MMRestNet, state: MetricState, batch: Inputs, cfg: TrainConfig, *, has_state: bool):
+    """s, gamma * r (None when PDLF does not apply) and z."""
+    out = model(batch)
+    if cfg.gamma == 0.0 or not has_state:
+        return out.score, None, out.z
+    return out.score, cfg.gamma * pdlf_bias(out.z, state, cfg.beta), out.z
 
 
 def predict(model: MMRestNet, state: MetricState, batch: Inputs, cfg: TrainConfig, *, has_state: bool):
     """y_hat = s + gamma * r (spec 4), identical in training and evaluation; also returns z."""
-    out = model(batch)
-    if cfg.gamma == 0.0 or not has_state:
-        return out.score, out.z
-    return out.score + cfg.gamma * pdlf_bias(out.z, state, cfg.beta), out.z
+    score, bias, z = _prediction_parts(model, state, batch, cfg, has_state=has_state)
+    return (score if bias is None else score + bias), z
 
 
 def needs_clustering(cfg: TrainConfig) -> bool:
@@ -51,20 +72,21 @@ def batch_loss(
     *,
     has_state: bool,
     seed: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """L = L1(y_hat, y) + eta * L_MMC, and the batch's detached z. PDLF uses the cluster state of
-    the previous MMC step (spec 4), so the clustering of this batch happens after the prediction."""
-    y_hat, z = predict(model, state, batch, cfg, has_state=has_state)
-    loss = F.l1_loss(y_hat, labels)
+) -> StepTerms:
+    """L = L1(y_hat, y) + eta * L_MMC, with its parts and the batch's detached z. PDLF uses the cluster state of the
+    previous MMC step (spec 4), so the clustering of this batch happens after the prediction."""
+    score, bias, z = _prediction_parts(model, state, batch, cfg, has_state=has_state)
+    loss = F.l1_loss(score if bias is None else score + bias, labels)
     if not needs_clustering(cfg):
-        return loss, z.detach()
+        return StepTerms(loss, None, score, bias, None, None, z.detach())
     assignment = cluster(z, state, cfg, warm=has_state, seed=seed)
-    if cfg.eta > 0.0:
-        row_labels = labels.repeat(3)  # z stacks text, visual, acoustic rows of the same samples
-        l_mmc = mmc_loss(
-            z, row_labels, assignment, state.centers, state.M0, state.dM,
-            v1=cfg.v1, v2=cfg.v2, xi=cfg.xi, alpha=cfg.alpha, beta=cfg.beta,
-            max_pairs=cfg.max_pairs, seed=seed,
-        )
-        loss = loss + cfg.eta * l_mmc
-    return loss, z.detach()
+    if cfg.eta == 0.0:
+        return StepTerms(loss, None, score, bias, assignment, None, z.detach())
+    row_labels = labels.repeat(3)  # z stacks text, visual, acoustic rows of the same samples
+    l_mmc, hinges = mmc_loss(
+        z, row_labels, assignment, state.centers, state.M0, state.dM,
+        v1=cfg.v1, v2=cfg.v2, xi=cfg.xi, alpha=cfg.alpha, beta=cfg.beta,
+        max_pairs=cfg.max_pairs, seed=seed, return_activity=True,
+    )
+    mmc = cfg.eta * l_mmc
+    return StepTerms(loss + mmc, mmc, score, bias, assignment, hinges, z.detach())

@@ -11,6 +11,9 @@ class EpochRecord:
     valid_loss: float
     valid: dict[str, float]  # metric name -> value (mmrest.metrics.METRIC_NAMES)
     seconds: float
+    # Name -> value over this epoch's training steps (mmrest.training.diagnostics.DIAGNOSTICS);
+    # NaN where one does not apply; empty when the config turns diagnostics off.
+    diagnostics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -22,6 +25,7 @@ class TrainResult:
     seconds: float
     history: list[EpochRecord] = field(default_factory=list)
     stopped_early: bool = False
+    diagnostics: dict[str, float] = field(default_factory=dict)  # those of best_epoch
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -17,7 +17,8 @@ from mmrest.metrics import msa_metrics
 from mmrest.model.network import MetricState, MMRestNet
 from mmrest.model.psd_adam import PSDAdam
 from mmrest.training.batches import SplitTensors, to_tensors
-from mmrest.training.objective import batch_loss, cluster_epoch, needs_clustering, predict
+from mmrest.training.diagnostics import EpochDiagnostics, with_latest_gradients
+from mmrest.training.objective import StepTerms, batch_loss, cluster_epoch, needs_clustering, predict
 from mmrest.training.result import EpochRecord, TrainResult
 
 EVAL_BATCH = 256
@@ -58,20 +59,29 @@ def _build(cfg: TrainConfig, data: MSADataset, device: torch.device) -> _Run:
     return _Run(cfg, model, state, main_opt, metric_opt, scheduler, torch.Generator().manual_seed(cfg.seed))
 
 
-def _train_epoch(run: _Run, data: SplitTensors) -> float:
+def _train_epoch(run: _Run, data: SplitTensors) -> tuple[float, dict[str, float]]:
+    """One pass over the training split: the mean training loss and the epoch's diagnostics
+    (empty when the config turns them off)."""
     run.model.train()
     order = torch.randperm(len(data), generator=run.shuffle)
     total = torch.zeros((), device=data.labels.device)
     clustering = needs_clustering(run.cfg)
+    diagnostics = None
+    if run.cfg.diagnostics:
+        diagnostics = EpochDiagnostics(
+            run.model.parameters(), k=run.cfg.k, clip=run.cfg.clip, every=run.cfg.diagnostics_every
+        )
     # Every sample's z of this epoch, in dataset order, for the end-of-epoch cluster state.
     epoch_z = torch.empty(3, len(data), run.cfg.d1, device=data.labels.device) if clustering else None
     start_centers = run.state.centers.clone() if run.has_state else None
     for start in range(0, len(data), run.cfg.batch_size):
         index = order[start : start + run.cfg.batch_size]
-        loss, z = _train_step(run, data, index)
-        total += loss
+        terms, clip_norm = _train_step(run, data, index, diagnostics)
+        total += terms.loss.detach() * len(index)
+        if diagnostics is not None:
+            diagnostics.record(terms, clip_norm=clip_norm)
         if clustering:
-            epoch_z[:, index.to(epoch_z.device)] = z.view(3, len(index), -1)
+            epoch_z[:, index.to(epoch_z.device)] = terms.z.view(3, len(index), -1)
             # The first epoch starts from the centers of its first step, the first there are.
             start_centers = run.state.centers.clone() if start_centers is None else start_centers
     mean = float(total) / len(data)
@@ -79,26 +89,32 @@ def _train_epoch(run: _Run, data: SplitTensors) -> float:
         raise TrainingDiverged(f"training loss became {mean} in step {run.step}; lower lr, eta or xi")
     if clustering:
         cluster_epoch(epoch_z.view(-1, run.cfg.d1), run.state, run.cfg, init=start_centers)
-    return mean
+    return mean, {} if diagnostics is None else diagnostics.summary()
 
 
-def _train_step(run: _Run, data: SplitTensors, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimisation step on the rows `index`; returns the batch's summed loss, on the device
-    (reading it on the host would make the device wait every step), and its detached z."""
+def _train_step(
+    run: _Run, data: SplitTensors, index: torch.Tensor, diagnostics: EpochDiagnostics | None
+) -> tuple[StepTerms, torch.Tensor]:
+    """One optimisation step on the rows `index`; returns the batch's objective and its parts, and
+    the network's gradient norm before clipping, both on the device (reading them on the host
+    would make the device wait every step)."""
     batch, labels = data.take(index)
     # One seed per step keeps clustering and pair sampling reproducible and different per step.
     seed = run.cfg.seed * 1_000_003 + run.step
-    loss, z = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
+    terms = batch_loss(run.model, run.state, batch, labels, run.cfg, has_state=run.has_state, seed=seed)
     run.main_opt.zero_grad(set_to_none=True)
     run.metric_opt.zero_grad(set_to_none=True)
-    loss.backward()
-    nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip)
+    if diagnostics is None:
+        terms.loss.backward()
+    else:
+        diagnostics.backward(terms, step=run.step)
+    clip_norm = nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip)
     nn.utils.clip_grad_norm_(run.state.parameters(), run.cfg.clip)
     run.main_opt.step()
     run.metric_opt.step()
     run.has_state = run.has_state or needs_clustering(run.cfg)
     run.step += 1
-    return loss.detach() * len(labels), z
+    return terms, clip_norm
 
 
 @torch.no_grad()
@@ -182,10 +198,14 @@ def _train(config: TrainConfig, data: MSADataset, device: torch.device,
     best_loss, best_snap, best_epoch, bad_epochs = float("inf"), None, 0, 0
     for epoch in range(1, config.max_epochs + 1):
         t0 = time.perf_counter()
-        train_loss = _train_epoch(run, tensors["train"])
+        train_loss, diagnostics = _train_epoch(run, tensors["train"])
+        if history:
+            diagnostics = with_latest_gradients(diagnostics, history[-1].diagnostics)
         pred, _ = evaluate(run, tensors["valid"])
         valid_loss = float(np.mean(np.abs(pred - valid_labels)))
-        record = EpochRecord(epoch, train_loss, valid_loss, msa_metrics(pred, valid_labels), time.perf_counter() - t0)
+        record = EpochRecord(
+            epoch, train_loss, valid_loss, msa_metrics(pred, valid_labels), time.perf_counter() - t0, diagnostics
+        )
         history.append(record)
         if on_epoch is not None:
             on_epoch(record)
@@ -210,4 +230,5 @@ def _train(config: TrainConfig, data: MSADataset, device: torch.device,
         seconds=time.perf_counter() - started,
         history=history,
         stopped_early=len(history) < config.max_epochs,
+        diagnostics=history[best_epoch - 1].diagnostics,
     )

@@ -5,6 +5,7 @@ import yaml
 
 from mmrest.cli import main
 from mmrest.metrics import METRIC_NAMES
+from mmrest.training.diagnostics import DIAGNOSTICS
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +25,40 @@ def test_train_writes_config_metrics_and_checkpoint(synth_file, tmp_path, capsys
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["xi"] == 10 and config["v1"] == 0.35 and config["seed"] == 7 and config["max_epochs"] == 2
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics) == {"best_epoch", "valid", "test", "params", "seconds"}
+    assert set(metrics) == {"best_epoch", "valid", "test", "params", "seconds", "diagnostics", "history"}
     assert set(metrics["test"]) == set(METRIC_NAMES) and metrics["best_epoch"] in (1, 2)
+    assert [r["epoch"] for r in metrics["history"]] == [1, 2]
+    best = metrics["history"][metrics["best_epoch"] - 1]
+    assert best["valid"] == metrics["valid"] and best["diagnostics"] == metrics["diagnostics"]
+    assert list(metrics["diagnostics"]) == list(DIAGNOSTICS)
     assert (out / "best.pt").is_file() and (out / "test_outputs.npz").is_file()
     table = capsys.readouterr().out
     assert "acc2_non0" in table and table.count("\n") >= 3
+    # The diagnostics of the selected epoch follow the metrics table, one line each.
+    below = table[table.index("test "):]
+    assert f"diagnostics of epoch {metrics['best_epoch']}" in below
+    printed = {line.split()[0]: line.split()[1] for line in below.splitlines()[2:]}
+    assert list(printed) == list(DIAGNOSTICS)
+    assert float(printed["grad_share_mmc"]) == pytest.approx(metrics["diagnostics"]["grad_share_mmc"], rel=1e-3)
+
+
+def test_train_writes_null_for_diagnostics_that_do_not_apply(synth_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(synth_file), "--epochs", "1", "--set", "eta=0", "--set", "gamma=0",
+                 "--out", str(out), "--device", "cpu", "--quiet"]) == 0
+    diagnostics = json.loads((out / "metrics.json").read_text())["diagnostics"]
+    assert diagnostics["clusters_active"] is None and diagnostics["hinge_active_within"] is None
+    assert diagnostics["grad_share_mmc"] == 0 and diagnostics["pdlf_share"] == 0
+    assert "n/a" in capsys.readouterr().out
+
+
+def test_diagnostics_can_be_turned_off(synth_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(synth_file), "--epochs", "1", "--set", "diagnostics=false",
+                 "--out", str(out), "--device", "cpu", "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["diagnostics"] == {} and metrics["history"][0]["diagnostics"] == {}
+    assert "diagnostics: off" in capsys.readouterr().out
 
 
 def test_synthetic_source_uses_the_cache(tmp_path):

@@ -17,12 +17,15 @@ from mmrest.model.mmc import (
 HYPER = dict(v1=0.8, v2=1.0, xi=3.0, alpha=1.0)
 
 
-def oracle_loss(x, labels, assignment, centers, M0, dM, *, v1, v2, xi, alpha, beta=0.01, kept=None):
+def oracle_loss(x, labels, assignment, centers, M0, dM, *, v1, v2, xi, alpha, beta=0.01, kept=None, counts=None):
     """Spec 2 with loops over clusters, pairs and rows, in float64 numpy.
 
     `kept(a, b)` says whether pair (a, b), a < b, takes part (all pairs when None). Returns the
     loss and the smallest |hinge argument| seen, so tests can keep gradcheck away from kinks.
+    A `counts` dict receives the number of within and between hinge terms and of active ones.
     """
+    tally = counts if counts is not None else {}
+    tally.update(within_active=0, within_terms=0, between_active=0, between_terms=0)
     x, centers, M0, dM = (np.asarray(t.detach().double()) for t in (x, centers, M0, dM))
     labels, assignment = labels.tolist(), assignment.tolist()
     n_rows, dim = x.shape
@@ -47,6 +50,8 @@ def oracle_loss(x, labels, assignment, centers, M0, dM, *, v1, v2, xi, alpha, be
                     signed += d if bins[a] == bins[b] else -d
             total += max(0.0, signed + xi)
             closest_kink = min(closest_kink, abs(signed + xi))
+            tally["within_terms"] += 1
+            tally["within_active"] += signed + xi > 0
         for j in present:
             if j == i:
                 continue
@@ -55,6 +60,8 @@ def oracle_loss(x, labels, assignment, centers, M0, dM, *, v1, v2, xi, alpha, be
                 arg = dist(i, x[n], centers[i]) + alpha * gap - dist(j, x[n], centers[j])
                 total += v1 * max(0.0, arg)
                 closest_kink = min(closest_kink, abs(arg))
+                tally["between_terms"] += 1
+                tally["between_active"] += arg > 0
     total += v2 * float((M0**2).sum())
     return total / n_rows, closest_kink
 
@@ -159,6 +166,28 @@ def test_hand_computed_four_points():
     centers3 = torch.cat([centers, torch.tensor([[0.9, 0.1]])])
     loss3 = mmc_loss(x, labels, assignment, centers3, torch.eye(2), torch.zeros(3, 2, 2), **hyper)
     assert loss3.item() == pytest.approx(1.1875, rel=1e-6)
+
+
+# All pairs, or drawn pairs under a binding cap; xi puts within hinges on both sides.
+@pytest.mark.parametrize("max_pairs,xi", [(10**6, 4000.0), (60, 200.0)])
+def test_hinge_activity_counts_match_oracle(max_pairs, xi):
+    x, labels, assignment, centers, M0, dM = random_case(13, 96, 5, 6, n_empty=1)
+    hyper = dict(v1=0.8, v2=0.5, xi=xi, alpha=0.3)
+    drawn = pair_weights(label_bins(labels), assignment, max_pairs=max_pairs, seed=3)
+    loss, activity = mmc_loss(x, labels, assignment, centers, M0, dM, **hyper, max_pairs=max_pairs, seed=3,
+                              return_activity=True)
+    counts = {}
+    expected, _ = oracle_loss(x, labels, assignment, centers, M0, dM, **hyper, kept=lambda a, b: drawn[a, b] != 0,
+                              counts=counts)
+    assert loss.item() == pytest.approx(expected, rel=1e-9)
+    ours = dict(zip(("within_active", "within_terms", "between_active", "between_terms"),
+                    (int(mask.sum()) for mask in activity)))
+    assert ours == counts
+    assert 0 < counts["within_active"] < counts["within_terms"]
+    assert 0 < counts["between_active"] < counts["between_terms"]
+    # Asking for the activity does not change the loss.
+    plain = mmc_loss(x, labels, assignment, centers, M0, dM, **hyper, max_pairs=max_pairs, seed=3)
+    assert torch.equal(plain, loss)
 
 
 def test_lazy_reexport():

@@ -25,6 +25,7 @@ from mmrest.study.storage import open_storage, storage_url
 pytestmark = pytest.mark.slow
 
 ATTRS = {"seed", "stage", "key", "varied", "design", "params", "seconds", "log", "best_epoch",
+         "grad_share_mmc", "pdlf_share", "clip_fraction", "clusters_active",
          *(f"{split}_{m}" for split in ("valid", "test") for m in METRIC_NAMES)}
 
 
@@ -48,6 +49,7 @@ def test_coarse_stage_recorded_in_full(finished_study):
         assert t.state == TrialState.COMPLETE
         assert ATTRS <= set(t.user_attrs)
         assert t.user_attrs["seed"] in (1, 2) and t.user_attrs["stage"] == "coarse"
+        assert (t.user_attrs["pdlf_share"] == 0) == (t.params["gamma"] == 0)
         # The objective is valid MAE at the epoch of lowest valid loss, which is the valid MAE:
         # so it is the smallest intermediate value, at best_epoch.
         assert sorted(t.intermediate_values) == [1, 2]
