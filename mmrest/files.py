@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -26,8 +26,7 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], None], *, overwri
     """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
+    fd, tmp = _create_unique(out)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -38,6 +37,18 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], None], *, overwri
     finally:
         tmp.unlink(missing_ok=True)
     return out
+
+
+def _create_unique(out: Path) -> tuple[int, Path]:
+    """A new, uniquely named file beside `out`, open for writing. Unlike tempfile.mkstemp (mode
+    0600), it takes the mode an ordinary open would (0666 less the umask), so that a report or a
+    study file can be read by whoever could read it if it had been written in place."""
+    while True:
+        tmp = out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = True) -> Path:

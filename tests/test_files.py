@@ -1,4 +1,6 @@
 """The one atomic writer: unique temporary names, nothing left behind on failure."""
+import os
+import stat
 import threading
 
 import pytest
@@ -52,3 +54,15 @@ def test_json_reads_back_nan(tmp_path):
     path = write_json_atomic(tmp_path / "f.json", {"mae": float("nan"), "n": 3})
     loaded = json.loads(path.read_text())
     assert loaded["n"] == 3 and math.isnan(loaded["mae"])
+
+
+def test_written_files_take_the_mode_an_ordinary_open_gives(tmp_path):
+    # A report mailed to a colleague or served from a shared folder must not come out 0600.
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "report.html", "<html></html>")
+        (tmp_path / "plain.html").write_text("<html></html>")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "report.html").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain.html").stat().st_mode) == 0o644
