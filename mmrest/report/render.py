@@ -76,6 +76,7 @@ def forest_figure(rows: dict[str, list[ForestRow]], min_effect: dict[str, float]
     labels = list(dict.fromkeys(r.label for m in metrics for r in rows[m]))
     fig.update_layout(shapes=_band_shapes(min_effect.get(shown, 0.0)), title_text=title,
                       xaxis_title=f"difference in {METRIC_LABELS.get(shown, shown)}",
+                      xaxis_range=_focus_range(rows.get(shown, []), min_effect.get(shown, 0.0)),
                       yaxis=dict(autorange="reversed", categoryorder="array", categoryarray=labels),
                       height=160 + 22 * len(labels), legend=dict(orientation="h", y=-0.15), margin=dict(l=260))
     if len(metrics) > 1:
@@ -83,11 +84,25 @@ def forest_figure(rows: dict[str, list[ForestRow]], min_effect: dict[str, float]
             buttons=[dict(label=METRIC_LABELS.get(m, m), method="update",
                           args=[{"visible": [o == m for o in owner]},
                                 {"shapes": _band_shapes(min_effect.get(m, 0.0)),
-                                 "xaxis.title.text": f"difference in {METRIC_LABELS.get(m, m)}"}])
+                                 "xaxis.title.text": f"difference in {METRIC_LABELS.get(m, m)}",
+                                 "xaxis.range": _focus_range(rows[m], min_effect.get(m, 0.0))}])
                      for m in metrics],
-            active=metrics.index(shown) if shown in metrics else 0, x=0, xanchor="left", y=1.08, yanchor="bottom",
+            active=metrics.index(shown) if shown in metrics else 0, x=1, xanchor="right", y=1.02, yanchor="bottom",
         )])
     return fig
+
+
+def _focus_range(rows: list[ForestRow], min_effect: float) -> list[float] | None:
+    """An x range that shows the min_effect band and at least half the intervals whole. A few
+    intervals from points with few seeds can be a hundred times wider than the rest; letting them
+    set the scale would shrink every other interval to a dot, so they run off the edge instead
+    (their numbers are in the hover text and the table)."""
+    ends = np.abs([[r.low, r.high] for r in rows if np.isfinite(r.low) and np.isfinite(r.high)]).reshape(-1, 2)
+    if not len(ends):
+        return None
+    means = np.abs([r.mean for r in rows if np.isfinite(r.mean)] or [0.0])
+    limit = max(3 * min_effect, 1.2 * float(means.max()), float(np.median(ends.max(1))))
+    return [-1.05 * limit, 1.05 * limit] if limit > 0 else None
 
 
 def _band_shapes(min_effect: float) -> list[dict]:

@@ -94,7 +94,8 @@ def _notes(done: pd.DataFrame, facts: StudyFacts, verdicts: Verdicts) -> list[st
         share = float(base[column].mean()) if not base.empty else math.nan
         if math.isfinite(share) and share < STEERING_THRESHOLD:
             notes.append(
-                f"The {param_label(curve.param)} curve ({curve.stage}) is {curve.verdict} on {facts.objective.metric}, "
+                f"The {param_label(curve.param)} curve ({curve.stage}) on {facts.objective.metric} is judged "
+                f"\u201c{curve.verdict}\u201d, "
                 f"and {part} carries {format_number(100 * share, 2)} % {of} at the base point: the curve cannot "
                 f"tell whether {part} would help."
             )

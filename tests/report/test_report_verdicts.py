@@ -120,3 +120,21 @@ def test_the_comparisons_csv_holds_every_metric(tmp_path, case):
     row = table_[(table_.param == "xi") & (table_.kind == "level") & (table_.metric == "mae")].iloc[0]
     assert row.mean_difference == pytest.approx(0.2) and row.verdict == DIFFERS and row.min_effect == 0.01
     assert PAPER["xi"] == 3.0
+
+
+def test_the_forest_axis_is_scaled_to_most_intervals_not_the_widest():
+    from mmrest.report.render import ForestRow, forest_figure
+
+    narrow = [ForestRow(f"level {i}", 0.002 * i, 0.002 * i - 0.004, 0.002 * i + 0.004, 0.5, 6, "undecided")
+              for i in range(4)]
+    wide = ForestRow("few seeds", 0.01, -2.0, 2.0, 1.0, 3, "undecided")
+    fig = forest_figure({"mae": [*narrow, wide], "acc7": narrow}, {"mae": 0.01, "acc7": 1.0},
+                        shown="mae", title="t")
+    low, high = fig.layout.xaxis.range
+    # The min_effect band and the narrow intervals are whole; the 3-seed interval runs off the edge.
+    assert low < -0.01 and high > 0.01 and high < 2.0
+    assert all(low <= r.low and r.high <= high for r in narrow)
+    # The menu rescales the axis for each metric: acc7's min_effect of 1 point sets its range.
+    (menu,) = fig.layout.updatemenus
+    ranges = {b.label: b.args[1]["xaxis.range"] for b in menu.buttons}
+    assert ranges["Acc-7"][1] >= 3.0
