@@ -138,7 +138,7 @@ demo() {
     echo "demo study, $name: $done trials in ${wall}s, $RATE trials per minute"
 }
 RATIO=nan
-if needs "demo study" ray.tune optuna mmrest.study.engine; then
+if needs "demo study" ray.tune optuna mmrest.study.runner; then
     demo one-at-a-time 1 120 && ONE=$RATE
     demo four-at-once 4 90 && FOUR=$RATE
     if [[ -n ${ONE:-} && -n ${FOUR:-} ]]; then
