@@ -65,31 +65,46 @@ def _train_epoch(run: _Run, data: SplitTensors) -> tuple[float, dict[str, float]
     run.model.train()
     order = torch.randperm(len(data), generator=run.shuffle)
     total = torch.zeros((), device=data.labels.device)
-    clustering = needs_clustering(run.cfg)
-    diagnostics = None
-    if run.cfg.diagnostics:
-        diagnostics = EpochDiagnostics(
-            run.model.parameters(), k=run.cfg.k, clip=run.cfg.clip, every=run.cfg.diagnostics_every
-        )
-    # Every sample's z of this epoch, in dataset order, for the end-of-epoch cluster state.
-    epoch_z = torch.empty(3, len(data), run.cfg.d1, device=data.labels.device) if clustering else None
-    start_centers = run.state.centers.clone() if run.has_state else None
+    diagnostics = _diagnostics(run)
+    features = _EpochFeatures(run, len(data)) if needs_clustering(run.cfg) else None
     for start in range(0, len(data), run.cfg.batch_size):
         index = order[start : start + run.cfg.batch_size]
         terms, clip_norm = _train_step(run, data, index, diagnostics)
         total += terms.loss.detach() * len(index)
         if diagnostics is not None:
             diagnostics.record(terms, clip_norm=clip_norm)
-        if clustering:
-            epoch_z[:, index.to(epoch_z.device)] = terms.z.view(3, len(index), -1)
-            # The first epoch starts from the centers of its first step, the first there are.
-            start_centers = run.state.centers.clone() if start_centers is None else start_centers
+        if features is not None:
+            features.add(run, index, terms.z)
     mean = float(total) / len(data)
     if not np.isfinite(mean):
         raise TrainingDiverged(f"training loss became {mean} in step {run.step}; lower lr, eta or xi")
-    if clustering:
-        cluster_epoch(epoch_z.view(-1, run.cfg.d1), run.state, run.cfg, init=start_centers)
+    if features is not None:
+        features.cluster(run)
     return mean, {} if diagnostics is None else diagnostics.summary()
+
+
+def _diagnostics(run: _Run) -> EpochDiagnostics | None:
+    if not run.cfg.diagnostics:
+        return None
+    return EpochDiagnostics(run.model.parameters(), k=run.cfg.k, clip=run.cfg.clip, every=run.cfg.diagnostics_every)
+
+
+class _EpochFeatures:
+    """Every training sample's z of one epoch, in dataset order, for the cluster state that
+    evaluation and the next epoch use (objective.cluster_epoch)."""
+
+    def __init__(self, run: _Run, n_samples: int):
+        self._z = torch.empty(3, n_samples, run.cfg.d1, device=run.state.centers.device)
+        self._init = run.state.centers.clone() if run.has_state else None
+
+    def add(self, run: _Run, index: torch.Tensor, z: torch.Tensor) -> None:
+        self._z[:, index.to(self._z.device)] = z.view(3, len(index), -1)
+        # The first epoch starts from the centers of its first step, the first there are.
+        if self._init is None:
+            self._init = run.state.centers.clone()
+
+    def cluster(self, run: _Run) -> None:
+        cluster_epoch(self._z.view(-1, run.cfg.d1), run.state, run.cfg, init=self._init)
 
 
 def _train_step(
