@@ -106,11 +106,15 @@ def render_status(status: StudyStatus) -> str:
     for name, c in status.stages.items():
         planned = "?" if c.planned is None else str(c.planned)
         lines.append(f"{name:<14}{c.design:<16}{planned:>8}{c.done:>7}{c.running:>9}{c.failed:>8}")
-    for name, c in status.stages.items():
-        if c.seeds is not None:
-            lines.append(f"{name}: racing, {c.round} look(s) so far; seeds per point: "
-                         + ", ".join(f"{p} {n}" + (f" ({c.racing[p]})" if p in c.racing else "")
-                                     for p, n in c.seeds.items()))
+    racing = [(name, c) for name, c in status.stages.items() if c.seeds is not None]
+    for name, c in racing:
+        lines.append(f"{name}: racing, {c.round} look(s) so far; seeds per point: "
+                     + ", ".join(f"{p} {n}" + (f" ({c.racing[p]})" if p in c.racing else "")
+                                 for p, n in c.seeds.items()))
+    if racing:
+        # A point the race decided can still read "undecided" in the report, whose family is larger.
+        lines.append("(why racing stopped a point, judged on the objective among its stage's comparisons; "
+                     "the report's verdicts judge every comparison it shows together: mmrest-study report)")
     if status.best:
         best = status.best
         lines.append(f"best so far: {status.objective} {best['value']:.4f}, mean of {best['seeds']} seed(s) "
