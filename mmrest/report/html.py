@@ -126,10 +126,13 @@ def _final_section(report: Report) -> Markup:
     metric = report.facts.objective.metric.removeprefix("valid_")
     rows = []
     for c in report.choices.items:
-        against = [x for x in report.verdicts.of(CANDIDATE, metric) if x.param == c.param]
-        same = [x.value for x in against if x.verdict != DIFFERS]
-        paper = next((x for x in against if math.isclose(x.value, c.paper)), None)
-        rows.append((c, sorted(same), paper))
+        # Only candidates that differ from the chosen configuration in this parameter alone say
+        # something about its value (in a grid, others share the value and differ elsewhere).
+        against = [x for x in report.verdicts.of(CANDIDATE, metric) if x.param == c.param and x.alike]
+        same = sorted({x.value for x in against if x.verdict != DIFFERS})
+        is_paper = c.chosen is not None and math.isclose(c.chosen, c.paper)
+        paper = None if is_paper else next((x for x in against if math.isclose(x.value, c.paper)), None)
+        rows.append((c, same, paper, is_paper))
     return _render("final.html.j2", choices=report.choices, rows=rows, standing=report.standing,
                    metric=report.facts.objective.metric, colours=VERDICT_COLOURS)
 

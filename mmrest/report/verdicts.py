@@ -34,6 +34,7 @@ class Comparison:
     reference: float
     metric: str
     judgement: Judgement
+    alike: bool = True  # the two points differ in `param` alone (mmrest.selection.comparisons.Pairing)
 
     @property
     def verdict(self) -> str:
@@ -117,7 +118,7 @@ def verdicts(trials: pd.DataFrame, facts: StudyFacts, choices: Choices) -> Verdi
 def _judge(pairings: list[Pairing], metric: str, facts: StudyFacts) -> list[Comparison]:
     if not pairings:
         return []
-    return [Comparison(p.kind, p.stage, p.param, p.value, p.reference, metric, j)
+    return [Comparison(p.kind, p.stage, p.param, p.value, p.reference, metric, j, p.alike)
             for p, j in zip(pairings, judge(pairings, metric, facts))]
 
 

@@ -52,6 +52,7 @@ class Choice:
     runner_up_objective_std: float | None = None
     agree: tuple[str, ...] = ()  # metrics whose best candidate has the chosen value
     disagreements: tuple[Disagreement, ...] = ()
+    config: tuple[float, ...] | None = None  # the chosen candidate's values of STUDY_HYPERPARAMETERS
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def _choose_one(
         objective=pick(means, OBJECTIVE, best), objective_std=pick(stds, OBJECTIVE, best),
         runner_up_objective=pick(means, OBJECTIVE, other),
         runner_up_objective_std=pick(stds, OBJECTIVE, other),
-        agree=agree, disagreements=disagree,
+        agree=agree, disagreements=disagree, config=tuple(float(v) for v in configs[best]),
     )
 
 

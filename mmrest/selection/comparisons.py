@@ -24,7 +24,7 @@ from mmrest.metrics import METRIC_NAMES
 from mmrest.selection.choice import Choices
 from mmrest.selection.rows import decisive_rows
 from mmrest.stats import Judgement, OverallTest, Schedule, detectable_differences, holm, judge_family, overall_test
-from mmrest.trial_table import BASE, ONE_AT_A_TIME, OBJECTIVE, StageFacts, StudyFacts, metric_column
+from mmrest.trial_table import BASE, ONE_AT_A_TIME, StageFacts, StudyFacts, complete, metric_column
 
 LEVEL, CANDIDATE = "level", "candidate"
 
@@ -40,6 +40,9 @@ class Pairing:
     reference: float  # the reference's value (the base's, or the chosen one)
     treatment: pd.DataFrame
     reference_rows: pd.DataFrame
+    # The two points differ in `param` alone (always for a level; a grid or tpe candidate may
+    # differ from the chosen configuration in other parameters too).
+    alike: bool = True
 
     def values(self, column: str, seeds: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """The two sides' values of `column` by position in the seed list, over the seeds the
@@ -91,23 +94,23 @@ def curves(trials: pd.DataFrame, facts: StudyFacts) -> list[Curve]:
 
 def candidate_pairings(trials: pd.DataFrame, facts: StudyFacts, choices: Choices) -> list[Pairing]:
     """Each candidate of each final value against the chosen candidate, on the rows the choice
-    rests on (mmrest.selection.rows.decisive_rows)."""
-    ended = _ended(trials)
-    stages = facts.tuning_stages()
+    rests on: the same complete trials and the same configuration `choose` picked."""
+    done, stages = complete(trials), facts.tuning_stages()
+    index = {p: i for i, p in enumerate(STUDY_HYPERPARAMETERS)}
     pairings = []
     for choice in choices.items:
-        if choice.chosen is None:
+        if choice.config is None:
             continue
-        _, rows = decisive_rows(ended, stages, choice.param)
-        configs = {key: group for key, group in rows.groupby(list(STUDY_HYPERPARAMETERS), sort=True)}
-        chosen = next(group for key, group in configs.items()
-                      if math.isclose(key[STUDY_HYPERPARAMETERS.index(choice.param)], choice.chosen)
-                      and _is_choice(group, choice.objective))
+        _, rows = decisive_rows(done, stages, choice.param)
+        configs = dict(list(rows.groupby(list(STUDY_HYPERPARAMETERS), sort=True)))
+        chosen_key = next(key for key in configs if np.allclose(key, choice.config, rtol=1e-9, atol=0))
+        others = [i for p, i in index.items() if p != choice.param]
         for key, group in configs.items():
-            if group is not chosen:
-                pairings.append(Pairing(CANDIDATE, choice.stage, choice.param,
-                                        float(key[STUDY_HYPERPARAMETERS.index(choice.param)]), choice.chosen,
-                                        group, chosen))
+            if key is chosen_key:
+                continue
+            alike = np.allclose([key[i] for i in others], [chosen_key[i] for i in others], rtol=1e-9, atol=0)
+            pairings.append(Pairing(CANDIDATE, choice.stage, choice.param, float(key[index[choice.param]]),
+                                    choice.chosen, group, configs[chosen_key], alike=bool(alike)))
     return pairings
 
 
@@ -188,9 +191,3 @@ def _by_seed(rows: pd.DataFrame, column: str, seeds: tuple[int, ...], length: in
         if seed in position and position[seed] < length:
             out[position[seed]] = value
     return out
-
-
-def _is_choice(group: pd.DataFrame, objective_mean: float | None) -> bool:
-    """Among configurations sharing the chosen value (a grid), the one the choice rests on."""
-    done = group.loc[group["state"] == "COMPLETE", OBJECTIVE]
-    return objective_mean is None or math.isclose(float(done.mean()), objective_mean, rel_tol=1e-9)
