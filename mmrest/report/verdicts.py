@@ -17,7 +17,7 @@ from scipy import stats as scipy_stats
 from mmrest.metrics import METRIC_NAMES
 from mmrest.selection import Choices
 from mmrest.selection.comparisons import (
-    LEVEL, Curve, Pairing, curve_tests, curves, judge, schedule, seed_plans, study_pairings,
+    LEVEL, Curve, curve_tests, curves, judge, schedule, seed_plans, study_pairings, valid_values,
 )
 from mmrest.stats import DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED, Judgement, OverallTest
 from mmrest.trial_table import BASE, ONE_AT_A_TIME, SPLITS, StudyFacts, metric_column
@@ -101,25 +101,20 @@ class Verdicts:
 
 def verdicts(trials: pd.DataFrame, facts: StudyFacts, choices: Choices) -> Verdicts:
     found = curves(trials, facts)
-    levels, candidates = study_pairings(trials, facts, choices)
+    levels, candidates = study_pairings(trials, facts, choices, found)
+    pairings = levels + candidates
+    values = valid_values(pairings, facts)
     comparisons, curve_verdicts = [], []
     for metric in METRIC_NAMES:
-        judged = _judge(levels + candidates, metric, facts)
+        judged = [Comparison(p.kind, p.stage, p.param, p.value, p.reference, metric, j, p.alike)
+                  for p, j in zip(pairings, judge(values[metric], metric, facts))] if pairings else []
         comparisons += judged
         curve_verdicts += _curve_verdicts(found, [c for c in judged if c.kind == LEVEL], metric, facts)
-    planner = seed_plans(levels + candidates, facts)
     return Verdicts(
         alpha=schedule(facts).alpha, min_effect=dict(facts.min_effect), seed_start=facts.seed_start,
-        seed_max=facts.seed_max, family_size=len(levels) + len(candidates), comparisons=tuple(comparisons), curves=tuple(curve_verdicts),
-        base=_bands(found, facts), planner=planner, budget=_budget(trials, facts) if facts.racing else None,
+        seed_max=facts.seed_max, family_size=len(pairings), comparisons=tuple(comparisons), curves=tuple(curve_verdicts),
+        base=_bands(found, facts), planner=seed_plans(values), budget=_budget(trials, facts) if facts.racing else None,
     )
-
-
-def _judge(pairings: list[Pairing], metric: str, facts: StudyFacts) -> list[Comparison]:
-    if not pairings:
-        return []
-    return [Comparison(p.kind, p.stage, p.param, p.value, p.reference, metric, j, p.alike)
-            for p, j in zip(pairings, judge(pairings, metric, facts))]
 
 
 def _curve_verdicts(found: list[Curve], levels: list[Comparison], metric: str, facts: StudyFacts) -> list[CurveVerdict]:

@@ -66,10 +66,12 @@ def schedule(facts: StudyFacts) -> Schedule:
     return Schedule(start=facts.seed_start, max=facts.seed_max)
 
 
-def level_pairings(trials: pd.DataFrame, facts: StudyFacts) -> list[Pairing]:
-    """Every level of every one_at_a_time curve against its stage's base point."""
+def level_pairings(trials: pd.DataFrame, facts: StudyFacts, found: list[Curve] | None = None) -> list[Pairing]:
+    """Every level of every one_at_a_time curve (`found`, else `curves(trials, facts)`) against
+    its stage's base point."""
+    found = curves(trials, facts) if found is None else found
     return [Pairing(LEVEL, c.stage, c.param, level, c.levels[0], rows, c.rows[0])
-            for c in curves(trials, facts) for level, rows in zip(c.levels[1:], c.rows[1:])]
+            for c in found for level, rows in zip(c.levels[1:], c.rows[1:])]
 
 
 def curves(trials: pd.DataFrame, facts: StudyFacts) -> list[Curve]:
@@ -114,11 +116,19 @@ def candidate_pairings(trials: pd.DataFrame, facts: StudyFacts, choices: Choices
     return pairings
 
 
-def judge(pairings: list[Pairing], metric: str, facts: StudyFacts, *, split: str = "valid") -> list[Judgement]:
-    """The pairings' verdicts on one metric, corrected as one family."""
-    column = metric_column(split, metric)
-    return judge_family([p.values(column, facts.seeds) for p in pairings], schedule=schedule(facts),
-                        min_effect=facts.min_effect[metric])
+Values = list[tuple[np.ndarray, np.ndarray]]  # per pairing, its two sides by position in the seed list
+
+
+def valid_values(pairings: list[Pairing], facts: StudyFacts) -> dict[str, Values]:
+    """Per validation metric, each pairing's two sides aligned by seed: built once, read by
+    `judge` and `seed_plans`."""
+    return {m: [p.values(metric_column("valid", m), facts.seeds) for p in pairings] for m in METRIC_NAMES}
+
+
+def judge(values: Values, metric: str, facts: StudyFacts) -> list[Judgement]:
+    """The pairings' verdicts on one metric (`values` as `valid_values` gives them), corrected
+    as one family."""
+    return judge_family(values, schedule=schedule(facts), min_effect=facts.min_effect[metric])
 
 
 @dataclass(frozen=True)
@@ -136,27 +146,27 @@ def curve_tests(found: list[Curve], metric: str, facts: StudyFacts, *, split: st
     return [CurveTest(c, t, float(p)) for c, t, p in zip(found, tests, adjusted)]
 
 
-def seed_plans(pairings: list[Pairing], facts: StudyFacts) -> dict[str, dict[int, float] | None]:
+def seed_plans(values: dict[str, Values]) -> dict[str, dict[int, float] | None]:
     """Per validation metric, the smallest difference the study's family could detect with 3, 5,
     10 and 20 seeds at 80 % power, from the spread of its paired differences (None without any)."""
     plans = {}
-    for metric in METRIC_NAMES:
-        sd = pooled_sd(pairings, metric_column("valid", metric), facts.seeds)
-        plans[metric] = None if sd is None else detectable_differences(sd, family_size=max(len(pairings), 1))
+    for metric, pairs in values.items():
+        sd = pooled_sd(pairs)
+        plans[metric] = None if sd is None else detectable_differences(sd, family_size=max(len(pairs), 1))
     return plans
 
 
-def study_pairings(trials: pd.DataFrame, facts: StudyFacts, choices: Choices) -> tuple[list[Pairing], list[Pairing]]:
+def study_pairings(trials: pd.DataFrame, facts: StudyFacts, choices: Choices,
+                   found: list[Curve] | None = None) -> tuple[list[Pairing], list[Pairing]]:
     """The report's family: every curve level against its base, every final candidate against
     the chosen value."""
-    return level_pairings(trials, facts), candidate_pairings(trials, facts, choices)
+    return level_pairings(trials, facts, found), candidate_pairings(trials, facts, choices)
 
 
-def pooled_sd(pairings: list[Pairing], column: str, seeds: tuple[int, ...]) -> float | None:
+def pooled_sd(values: Values) -> float | None:
     """The sd of paired differences pooled over the pairings (weighted by degrees of freedom)."""
     sums, dof = 0.0, 0
-    for p in pairings:
-        a, b = p.values(column, seeds)
+    for a, b in values:
         diff = (a - b)[np.isfinite(a - b)]
         if diff.size >= 2:
             sums += float(np.var(diff, ddof=1)) * (diff.size - 1)

@@ -12,7 +12,7 @@ from mmrest.study.folder import StudyFolder
 from mmrest.formatting import format_duration, format_value
 from mmrest.study.planner import plan_stage
 from mmrest.selection import DEFAULT_RULE, choose, get_rule
-from mmrest.selection.comparisons import seed_plans, study_pairings
+from mmrest.selection.comparisons import seed_plans, study_pairings, valid_values
 from mmrest.study.results import ExtraStage, extra_stages, load_trials, study_facts
 from mmrest.trial_table import complete
 from mmrest.study.spec import StudySpec
@@ -87,7 +87,7 @@ def seed_planner(study_dir) -> dict[str, dict[int, float] | None]:
     choices = choose(complete(trials), facts.tuning_stages(), facts.base_values, facts.objective,
                      get_rule(DEFAULT_RULE), study_name=facts.name, base=facts.base)
     levels, candidates = study_pairings(trials, facts, choices)
-    return seed_plans(levels + candidates, facts)
+    return seed_plans(valid_values(levels + candidates, facts))
 
 
 def estimate_seconds(spec: StudySpec, states: list[StageState]) -> float | None:

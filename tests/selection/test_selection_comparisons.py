@@ -42,7 +42,7 @@ def test_pooled_sd_weights_by_degrees_of_freedom():
     coarse = np.array([0.80 - 0.71, 0.84 - 0.73])  # seed 2 failed: two pairs, one degree of freedom
     fine = np.full(3, 0.05)  # three pairs, no spread, two degrees of freedom
     expected = math.sqrt((coarse.var(ddof=1) * 1 + fine.var(ddof=1) * 2) / 3)
-    assert pooled_sd(pairings, "valid_mae", raw.seeds) == pytest.approx(expected)
+    assert pooled_sd([p.values("valid_mae", raw.seeds) for p in pairings]) == pytest.approx(expected)
 
 
 def _tied_grid():
