@@ -12,14 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
 
 from mmrest.metrics import METRIC_NAMES
 from mmrest.selection import Choices
 from mmrest.selection.comparisons import (
     LEVEL, Curve, curve_tests, curves, judge, schedule, seed_plans, study_pairings, valid_values,
 )
-from mmrest.stats import DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED, Judgement, OverallTest
+from mmrest.stats import DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED, Judgement, OverallTest, paired_difference
 from mmrest.trial_table import BASE, ONE_AT_A_TIME, SPLITS, StudyFacts, metric_column
 
 
@@ -147,14 +146,9 @@ def _bands(found: list[Curve], facts: StudyFacts) -> dict[str, dict[str, Band]]:
 
 
 def _band(values: np.ndarray) -> Band:
-    values = values[np.isfinite(values)]
-    if values.size < 2:
-        mean = float(values.mean()) if values.size else math.nan
-        return Band(mean, math.nan, math.nan, int(values.size))
-    if np.ptp(values) == 0:
-        return Band(float(values[0]), float(values[0]), float(values[0]), int(values.size))
-    low, high = scipy_stats.ttest_1samp(values, 0.0).confidence_interval(0.95)
-    return Band(float(values.mean()), float(low), float(high), int(values.size))
+    # The interval of a mean is that of its difference from zero: the paired test's, edge cases included.
+    d = paired_difference(values, np.zeros_like(values))
+    return Band(d.mean, d.ci_low, d.ci_high, d.n)
 
 
 def _budget(trials: pd.DataFrame, facts: StudyFacts) -> Budget:
