@@ -19,6 +19,7 @@ from mmrest.formatting import format_number
 from mmrest.report.labels import param_label
 from mmrest.report.verdicts import Verdicts
 from mmrest.selection import Choices
+from mmrest.study.state import best_point, point_key
 from mmrest.stats import DIFFERS
 from mmrest.training.floor import RIDGE_ALL, Floor
 from mmrest.trial_table import ANALYSIS, DIAGNOSTIC_COLUMNS, OBJECTIVE, StudyFacts
@@ -63,13 +64,13 @@ def standing(done: pd.DataFrame, trials: pd.DataFrame, facts: StudyFacts, choice
 
 
 def _best_point(done: pd.DataFrame, facts: StudyFacts) -> tuple[str, float, float, int] | None:
-    if done.empty:
+    """The point `status` calls the best so far (mmrest.study.state.best_point, same tie-break),
+    with its std over seeds."""
+    objective = done.groupby(done["key"].map(point_key), sort=False)[OBJECTIVE]
+    best = best_point({key: list(v) for key, v in objective}, "max" if facts.objective.higher_is_better else "min")
+    if best is None:
         return None
-    points = done.assign(point=done["key"].str.rsplit("/seed=", n=1).str[0]).groupby("point")[OBJECTIVE]
-    stats = points.agg(["mean", "std", "size"])
-    best = stats["mean"].idxmax() if facts.objective.higher_is_better else stats["mean"].idxmin()
-    row = stats.loc[best]
-    return str(best), float(row["mean"]), float(row["std"]), int(row["size"])
+    return best.key, best.mean, float(objective.get_group(best.key).std()), best.seeds
 
 
 def _diagnostics_at(done: pd.DataFrame, config: dict[str, float]) -> dict[str, float] | None:
