@@ -76,18 +76,26 @@ def plan_stage(spec: StudySpec, stage: StageSpec, source: list[PointResult] | No
 def stage_points(spec: StudySpec, stage: StageSpec, source: list[PointResult] | None = None) -> list[PlannedPoint]:
     """The points of a one_at_a_time or grid stage, without those its source stage already ran
     (a refine stage of a one_at_a_time stage has no base point of its own: it is the source's)."""
-    if stage.refine is None:
-        anchor, values, already_run = base_point(spec), _normal_values(stage.params), []
-    else:
-        if source is None:
-            raise ValueError(f"stage {stage.name!r} refines {stage.refine.source!r}: pass its results")
-        source_design = spec.stage(stage.refine.source).design
-        anchor, values = refine_values(source, source_design, stage.refine.points, spec.objective.mode,
-                                       base_point(spec))
-        already_run = [r.point for r in source]
+    anchor, values = _anchor_and_values(spec, stage, source)
+    already_run = [] if source is None else [r.point for r in source]
     points = _one_at_a_time(anchor, values) if stage.design == "one_at_a_time" else _grid(anchor, values)
     return [PlannedPoint(_label(varied, p, values), varied if stage.design == "one_at_a_time" else "", p)
             for varied, p in points if p not in already_run]
+
+
+def stage_anchor(spec: StudySpec, stage: StageSpec, source: list[PointResult] | None = None) -> Point:
+    """The point a one_at_a_time stage varies around: the study's base, or for a refine stage
+    what `refine_values` anchors it on (the winning point of a grid source)."""
+    return _anchor_and_values(spec, stage, source)[0]
+
+
+def _anchor_and_values(spec: StudySpec, stage: StageSpec, source: list[PointResult] | None):
+    if stage.refine is None:
+        return base_point(spec), _normal_values(stage.params)
+    if source is None:
+        raise ValueError(f"stage {stage.name!r} refines {stage.refine.source!r}: pass its results")
+    source_design = spec.stage(stage.refine.source).design
+    return refine_values(source, source_design, stage.refine.points, spec.objective.mode, base_point(spec))
 
 
 def refine_values(source: list[PointResult], source_design: str, points: int, mode: str,

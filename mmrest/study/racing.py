@@ -46,11 +46,11 @@ class RaceState:
     finished: bool = False
 
 
-def race_stage(spec: StudySpec, stage: StageSpec, points: list[PlannedPoint], trials: list[FrozenTrial],
-               earlier: list[FrozenTrial]) -> RaceState:
-    """The race of a one_at_a_time `stage` replayed from its `trials`; the base point's values
-    also come from the `earlier` stages' trials of the same point, which are not run again."""
-    anchor = _anchor(spec, stage, points)
+def race_stage(spec: StudySpec, stage: StageSpec, points: list[PlannedPoint], anchor: Point,
+               trials: list[FrozenTrial], earlier: list[FrozenTrial]) -> RaceState:
+    """The race of a one_at_a_time `stage` around `anchor` (planner.stage_anchor) replayed from
+    its `trials`; the base point's values also come from the `earlier` stages' trials of the same
+    point, which are not run again."""
     racers = [p for p in points if p.point != anchor]
     seeds = spec.seed_list
     values = {p.label: _held(_by_seed(trials, stage.name, p.label), seeds) for p in racers}
@@ -84,12 +84,6 @@ def _plan(stage: StageSpec, racers: list[PlannedPoint], base: PlannedPoint, ran_
             planned.append(base.trial(stage, seed))
         planned += [p.trial(stage, seed) for p in racers if i < lengths[p.label]]
     return planned
-
-
-def _anchor(spec: StudySpec, stage: StageSpec, points: list[PlannedPoint]) -> Point:
-    """The stage's base point: its own, or (a refine stage) the base of the whole study."""
-    own = [p.point for p in points if p.varied == BASE]
-    return own[0] if own else base_point(spec)
 
 
 def _by_seed(trials: list[FrozenTrial], stage: str | None, label_or_point) -> dict[int, float]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from mmrest.study.planner import PlannedTrial, Point, PointResult, plan_stage, stage_points
+from mmrest.study.planner import PlannedTrial, Point, PointResult, plan_stage, stage_anchor, stage_points
 from mmrest.study.racing import RaceState, race_stage
 from mmrest.study.spec import StageSpec, StudySpec
 from mmrest.study.storage import stage_trials
@@ -79,7 +79,8 @@ def stage_states(spec: StudySpec, storage: BaseStorage) -> list[StageState]:
             source = point_results(states[stage.refine.source])
         if spec.racing is not None and stage.design == "one_at_a_time":
             earlier = [t for s in states.values() for t in s.trials]
-            race = race_stage(spec, stage, stage_points(spec, stage, source), trials, earlier)
+            race = race_stage(spec, stage, stage_points(spec, stage, source), stage_anchor(spec, stage, source),
+                              trials, earlier)
             states[stage.name] = StageState(stage, race.planned, trials, race)
         else:
             states[stage.name] = StageState(stage, plan_stage(spec, stage, source), trials)

@@ -136,3 +136,25 @@ def test_base_point_applies_train_overrides():
     assert base_point(spec) == {**MOSI, "gamma": 0.0}
     mosei = validate_spec(tiny_spec("b", base="mosei"), source="test.yaml")
     assert base_point(mosei) == {"k": 10, "v1": 0.7, "v2": 0.5, "xi": 70.0, "alpha": 0.7, "gamma": 0.05, "eta": 0.01}
+
+
+def test_a_one_at_a_time_refine_of_a_grid_is_anchored_and_raced_at_the_grid_winner():
+    from mmrest.study.planner import stage_anchor, stage_points
+    from mmrest.study.racing import race_stage
+
+    stages = [{"name": "g", "design": "grid", "params": {"k": [3, 5, 7], "gamma": [0.0, 0.1]}},
+              {"name": "f", "design": "one_at_a_time", "refine": {"from": "g", "points": 1}}]
+    spec = validate_spec(tiny_spec("plan", stages=stages, seeds={"list": [1, 2, 3, 4], "start": 2, "max": 4}),
+                         source="test.yaml")
+    means = {(3, 0.0): 1.3, (3, 0.1): 1.2, (5, 0.0): 0.9, (5, 0.1): 1.0, (7, 0.0): 1.1, (7, 0.1): 1.4}
+    source = [PointResult({**MOSI, "k": k, "gamma": g}, "", m) for (k, g), m in means.items()]
+    winner = {**MOSI, "k": 5, "gamma": 0.0}
+    assert stage_anchor(spec, spec.stages[1], source) == winner
+    assert stage_anchor(spec, spec.stages[0]) == base_point(spec)
+    points = stage_points(spec, spec.stages[1], source)
+    race = race_stage(spec, spec.stages[1], points, stage_anchor(spec, spec.stages[1], source), [], [])
+    # The race's base is the grid winner (its seeds are run as the base of this stage when the
+    # grid did not run them), never the paper's point, which this stage does not vary around.
+    bases = [t.point for t in race.planned if t.varied == "base"]
+    assert bases and all(p == winner for p in bases)
+    assert all(sum(t.point[h] != winner[h] for h in MOSI) == 1 for t in race.planned if t.varied != "base")
