@@ -150,17 +150,21 @@ class StudyRunner:
     def fit(self) -> RunResult:
         """Create or reopen the study and run every trial not finished yet. Call `check` first."""
         spec, folder = self.spec, self.folder
-        if folder.exists() and all(s.is_finished for s in self.states()):
-            return self._result(ran=False)
+        if folder.exists():
+            states = self.states()
+            if all(s.is_finished for s in states):
+                # What a driver killed after its last trial did not write yet.
+                self._write_floor()
+                if not folder.read_run().get("finished"):
+                    folder.update_run(finished=_last_completion(states) or _now())
+                return self._result(ran=False)
         # A dataset file is read before the folder exists, so that a bad file leaves nothing
         # behind; synthetic data (its parameters already validated) is generated into the folder.
         data = load_study_dataset(spec.dataset, folder.data_dir) if spec.dataset.path else None
         if not folder.exists():
             folder.create(spec)
         data = data or load_study_dataset(spec.dataset, folder.data_dir)
-        if not folder.floor_file.is_file():
-            pooling = make_config(spec.base, spec.train, check_files=False).text_pooling
-            folder.write_floor(compute_floor(data, text_pooling=pooling))
+        self._write_floor(data)
         storage = self._storage()
         with self._session():
             folder.update_run(finished=None, **({} if folder.read_run().get("started") else _facts(spec, data)))
@@ -205,6 +209,14 @@ class StudyRunner:
     @property
     def storage_url(self) -> str:
         return storage_url(self.spec, self.folder)
+
+    def _write_floor(self, data=None) -> None:
+        """The study's floor (floor.json), once: computed when the file is missing."""
+        if self.folder.floor_file.is_file():
+            return
+        data = data or load_study_dataset(self.spec.dataset, self.folder.data_dir)
+        pooling = make_config(self.spec.base, self.spec.train, check_files=False).text_pooling
+        self.folder.write_floor(compute_floor(data, text_pooling=pooling))
 
     def states(self) -> list[StageState]:
         """Each stage of the spec as the storage has it now."""
@@ -365,6 +377,11 @@ def _facts(spec: StudySpec, data: MSADataset) -> dict:
 
 def _now() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _last_completion(states: list[StageState]) -> str | None:
+    ends = [t.datetime_complete for s in states for t in s.trials if t.datetime_complete is not None]
+    return max(ends).astimezone().isoformat(timespec="seconds") if ends else None
 
 
 def _identity(spec: StudySpec) -> dict:

@@ -146,3 +146,21 @@ def test_resume_adopts_half_made_trials(tmp_path, ray_head):
     assert trials[1].user_attrs["key"] == waiting.key and trials[1].state == TrialState.COMPLETE
     done = Counter(t.user_attrs["key"] for t in trials if t.state == TrialState.COMPLETE)
     assert set(done) == {p.key for p in state.planned} and set(done.values()) == {1}
+
+
+def test_resuming_a_finished_study_writes_what_a_killed_driver_left_out(finished_study, ray_head, tmp_path):
+    """A driver killed after its last trial had not written the finish time, and a study from
+    before floors has no floor.json: --resume on the finished study writes both, runs nothing."""
+    import shutil
+
+    copy = tmp_path / "studies" / finished_study.name
+    shutil.copytree(finished_study, copy, ignore=shutil.ignore_patterns("ray"))
+    folder = StudyFolder(copy)
+    folder.floor_file.unlink()
+    folder.update_run(finished=None)
+    run = run_on_head("run", str(folder.spec_file), "--studies-dir", str(copy.parent), "--resume",
+                      "--ray-address", ray_head)
+    assert run.returncode == 1, run.stdout + run.stderr  # its failed trials are still failed
+    assert folder.floor_file.is_file()
+    finished = folder.read_run()["finished"]
+    assert finished and finished <= json.loads((finished_study / "run.json").read_text())["finished"]
