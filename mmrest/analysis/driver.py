@@ -46,13 +46,14 @@ def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
         raise InputError("--redo discards the analysis stage to train it again; it cannot go with --no-train")
     runner = StudyRunner(spec, folder, RunOptions(ray_address=options.ray_address, device=options.device), out=out)
     runner.check_not_driven()
-    if options.train:
-        runner.preflight(source=str(folder.spec_file))
     trials, facts = load_trials(folder.root), study_facts(folder.root)
     config, source = _configuration(trials, facts, options)
     if not options.redo:
         check_same_config(trials, config, where=str(folder.root))
     planned = plan_analysis(config, spec.max_seeds)
+    if options.train and (options.redo or _todo(trials, planned)):
+        # Only training needs the Ray address and the GPUs; checked before anything is discarded.
+        runner.preflight(source=str(folder.spec_file))
     if options.redo:
         _discard(folder, spec)
         trials = trials.loc[trials["stage"] != STAGE]

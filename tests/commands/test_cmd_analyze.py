@@ -111,6 +111,12 @@ def test_a_second_run_trains_nothing_and_recomputes_the_same(studied, capsys):
     assert len(load_trials(studied).query("stage == 'analysis'")) == 6
 
 
+def test_an_analysis_with_nothing_to_train_needs_no_ray(studied):
+    # A trained study copied to a laptop: recomputing its analysis asks nothing of Ray.
+    config = studied.parent.parent / "chosen.yaml"
+    assert main(["analyze", str(studied), "--config", str(config), "--ray-address", "127.0.0.1:9"]) == 0
+
+
 def _snapshot(study: Path) -> dict[str, bytes]:
     return {str(p.relative_to(study)): p.read_bytes() for p in sorted(study.rglob("*"))
             if p.is_file() and "ray" not in p.parts}
