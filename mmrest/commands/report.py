@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report",
         help="write a study's report: Fig. 4 curves, every metric, final values, importance, facts",
         description=(
-            "Write one self-contained HTML file (works offline) and a CSV of every trial beside it. "
+            "Write one self-contained HTML file (works offline), and beside it a CSV of every trial and one of every paired comparison (NAME_comparisons.csv). "
             "A study still running gives a report marked partial."
         ),
     )
