@@ -295,9 +295,10 @@ class _Stages:
     position: int = 0
 
     def __call__(self) -> StageRecorder | None:
+        # One read of the storage: skipping finished stages writes nothing.
+        states = stage_states(self.spec, self.storage)
         while self.position < len(self.spec.stages):
             stage = self.spec.stages[self.position]
-            states = stage_states(self.spec, self.storage)
             state = next(s for s in states if s.stage.name == stage.name)
             if state.todo is None or (not state.todo and not state.is_finished):
                 return None  # its source lost a trial to an interrupt, or a round did; the result says so
