@@ -2,7 +2,6 @@
 difference to the full model by seed, judged with mmrest.stats (the report's verdicts)."""
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -59,7 +58,3 @@ def paired_family(pairs: list[tuple[Mapping[int, float], Mapping[int, float]]], 
                verdict=j.verdict)
         for j in judged
     ]
-
-
-def finite_or_none(x: float) -> float | None:
-    return x if math.isfinite(x) else None

@@ -26,7 +26,7 @@ from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.grid import is_log_spaced
 from mmrest.study.planner import PlannedTrial, Point, base_point
 from mmrest.study.spec import StageSpec, StudySpec
-from mmrest.trial_table import ERROR_ATTR, OUTCOME_ATTRS
+from mmrest.trial_table import ERROR_ATTR, IDENTITY_ATTRS, OUTCOME_ATTRS
 
 
 @dataclass
@@ -131,8 +131,9 @@ class StageRecorder:
         return self._storage.get_trial_id_from_study_id_trial_number(self._study_id, number)
 
     def _identity(self, planned: PlannedTrial) -> dict:
-        attrs = {"key": planned.key, "stage": planned.stage, "design": planned.design, "varied": planned.varied,
-                 "seed": planned.seed, "log": self._make_config(planned)["log"]}
+        # The trial table's identity columns: the planned trial's fields, and where its log goes.
+        attrs = {name: getattr(planned, name) for name in IDENTITY_ATTRS if name != "log"}
+        attrs["log"] = self._make_config(planned)["log"]
         if planned.index is not None:
             attrs["point"] = planned.index
         return attrs
