@@ -65,6 +65,9 @@ def _stage_importance(rows: pd.DataFrame, stage: StageFacts, objective: Objectiv
         return without(f"only {len(rows)} complete trial(s); the evaluators need {MIN_TRIALS} or more")
     if len(params) < 2:
         return without("fewer than two parameters vary among its complete trials, so there is nothing to apportion")
+    if rows[OBJECTIVE].nunique() < 2:
+        # fANOVA's forest raises on a constant target ("zero total variance in all trees").
+        return without("the objective is the same in every complete trial, so there is no variance to apportion")
     study = _optuna_study(rows, stage, params, objective)
     with _quiet_optuna():
         ped = optuna.importance.get_param_importances(

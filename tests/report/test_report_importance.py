@@ -68,3 +68,11 @@ def test_tpe_importance_uses_the_spec_log_scale_and_finds_alpha():
     assert (stage.design, stage.trials, stage.params) == ("tpe", 24, ("xi", "alpha"))
     assert sum(stage.fanova.values()) == pytest.approx(1.0) and stage.fanova["alpha"] > 0.7
     assert sum(stage.ped_anova.values()) == pytest.approx(1.0) and stage.ped_anova["alpha"] > 0.5
+
+
+def test_a_grid_whose_objective_never_moves_gets_a_reason_instead_of_a_crash():
+    # Hyperparameters a setting never reads give identical results; fANOVA's forest raised on them.
+    flat = table([{**r, "value": 0.8, "valid_mae": 0.8} for r in grid_rows()])
+    (stage,) = _importance(flat, facts([grid_stage()], flat)).stages
+    assert stage.fanova is None and stage.ped_anova is None and stage.params == ("xi", "alpha")
+    assert stage.note == "the objective is the same in every complete trial, so there is no variance to apportion"
