@@ -115,14 +115,16 @@ def race_round(
 
 def replay(
     points: Mapping[str, np.ndarray], base: np.ndarray, *, schedule: Schedule, min_effect: float,
-    pairs: PairRule = (),
+    pairs: PairRule = (), base_given: int = 0,
 ) -> Race:
     """Rebuild a race round by round from its stored values.
 
     `pairs` is the extra pairs, fixed or as a function of the points' values so far (the engine's
     rule for the chosen value and its runner-up). Stops at the first plan that is over or whose
     seeds the data does not hold yet (a round in progress). Values beyond what the rounds gave
-    mean the data did not come from this race: ValueError.
+    mean the data did not come from this race: ValueError. Only the first `base_given` values of
+    the base may go unused: they were there before the race (an earlier stage ran the same point),
+    and a race that ends sooner than that earlier one simply reads fewer of them.
     """
     values = {name: _values(f"point {name!r}", v) for name, v in points.items()}
     base = _values("the base", base)
@@ -141,7 +143,7 @@ def replay(
         for name in plan.next_seed:
             length[name] += 1
         base_length += plan.base_next
-    _check_nothing_beyond(values, base, length, base_length, plan)
+    _check_nothing_beyond(values, base, length, base_length, plan, base_given)
     return Race(rounds=tuple(rounds), missing=missing, base_missing=base_missing)
 
 
@@ -218,12 +220,12 @@ def _check_race(values: dict[str, np.ndarray], base: np.ndarray, schedule: Sched
 
 
 def _check_nothing_beyond(values: dict[str, np.ndarray], base: np.ndarray, length: dict[str, int],
-                          base_length: int, plan: RoundPlan) -> None:
+                          base_length: int, plan: RoundPlan, base_given: int) -> None:
     pending = set() if plan.over else set(plan.next_seed)
     for name, v in values.items():
         if v.size > length[name] + (name in pending):
             raise ValueError(f"point {name!r} holds {v.size} seeds but the race gave it {length[name]}: "
                              "these values did not come from a race with this schedule and min_effect")
-    if base.size > base_length + (plan.base_next and not plan.over):
+    if base.size > max(base_length + (plan.base_next and not plan.over), base_given):
         raise ValueError(f"the base holds {base.size} seeds but the race gave it {base_length}: "
                          "these values did not come from a race with this schedule and min_effect")

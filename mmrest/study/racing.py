@@ -63,11 +63,10 @@ def race_stage(spec: StudySpec, stage: StageSpec, points: list[PlannedPoint], an
     if base.size < start or any(v.size < start for v in values.values()):
         return RaceState(plan(dict.fromkeys(values, start), start), rounds=0,
                          seeds={BASE: start, **dict.fromkeys(values, start)})
-    # The base of a refine stage may hold more seeds (from the source stage) than this race needs:
-    # it never needs more than one past its longest point.
-    base = base[: max(v.size for v in values.values()) + 1]
+    # An earlier stage may have raced the base further than this race will: those seeds are given.
+    given = _held(ran_before, seeds).size
     race = replay(values, base, schedule=spec.schedule(), min_effect=spec.min_effect[_metric(spec)],
-                  pairs=_ChosenPairs(spec, stage, racers, anchor, trials, earlier))
+                  pairs=_ChosenPairs(spec, stage, racers, anchor, trials, earlier), base_given=given)
     lengths = {name: v.size + (name in race.missing) for name, v in values.items()}
     base_length = base.size + race.base_missing
     return RaceState(plan(lengths, base_length), rounds=len(race.rounds), seeds={BASE: base_length, **lengths},

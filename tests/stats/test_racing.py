@@ -169,6 +169,20 @@ def test_replay_refuses_values_the_race_never_asked_for():
         replay(extra, final_base, schedule=SCHEDULE, min_effect=1.0)
 
 
+def test_base_seeds_an_earlier_stage_ran_may_go_unused():
+    # An earlier stage raced the same base point to 8 seeds; here every point equals it seed by
+    # seed, so the race decides at its first look and reads only 3 of them.
+    base = np.random.default_rng(3).normal(0, 1, 8)
+    points = {"a": base[:3].copy(), "b": base[:3].copy()}
+    race = replay(points, base, schedule=SCHEDULE, min_effect=1.0, base_given=8)
+    assert race.finished and len(race.rounds) == 1 and race.final.seeds == 3
+    assert set(race.final.verdicts.values()) == {NO_PRACTICAL_DIFFERENCE}
+    with pytest.raises(ValueError, match="the base holds 8 seeds but the race gave it 3"):
+        replay(points, base, schedule=SCHEDULE, min_effect=1.0)  # seeds this race ran itself
+    with pytest.raises(ValueError, match="the base holds 8 seeds but the race gave it 3"):
+        replay(points, base, schedule=SCHEDULE, min_effect=1.0, base_given=7)
+
+
 @pytest.mark.parametrize("values, base, pairs, message", [
     ({"a": np.zeros(5)}, np.zeros(4), (), "point 'a' has 5 seeds"),
     ({"a": np.zeros(2)}, np.zeros(4), (), "at least start=3"),
