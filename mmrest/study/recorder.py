@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, FloatDistribution, IntDistribution
 from optuna.storages import BaseStorage
@@ -63,11 +64,12 @@ class StageRecorder:
     `todo` is in run order; `stale` maps keys of trials a killed driver left RUNNING to their
     Optuna numbers, which are reused rather than duplicated; `points` holds the TPE points
     already sampled, by point number; `make_config` gives a planned trial's worker config.
+    `sampler_seed` seeds the sampler of each new TPE point from the seed and the point's number.
     """
 
     def __init__(self, study: optuna.Study, storage: BaseStorage, todo: list[PlannedTrial], *,
                  distributions: dict[str, BaseDistribution], make_config: Callable[[PlannedTrial], dict],
-                 objective: str, stale: dict[str, int], points: dict[int, Point]):
+                 objective: str, stale: dict[str, int], points: dict[int, Point], sampler_seed: int = 0):
         self._study, self._storage = study, storage
         self._study_id = storage.get_study_id_from_name(study.study_name)
         self._todo = list(todo)
@@ -76,6 +78,7 @@ class StageRecorder:
         self._objective = objective
         self._stale = dict(stale)
         self._points = dict(points)
+        self._sampler_seed = sampler_seed
 
     def has_next(self) -> bool:
         return bool(self._todo)
@@ -90,7 +93,11 @@ class StageRecorder:
         if planned.point is None and planned.index in self._points:
             planned = replace(planned, point=self._points[planned.index])
         if planned.point is None:
-            # A new TPE point: the sampler chooses it; the point's other seeds reuse it.
+            # A new TPE point: the sampler chooses it; the point's other seeds reuse it. A sampler
+            # seeded per point samples it from the trials before it alone, so a driver killed and
+            # resumed in between gets the points an uninterrupted run gets.
+            seed = int(np.random.SeedSequence([self._sampler_seed, planned.index]).generate_state(1)[0])
+            self._study.sampler = optuna.samplers.TPESampler(seed=seed)
             trial = self._study.ask(self._dists)
             planned = replace(planned, point=dict(trial.params))
             self._points[planned.index] = planned.point

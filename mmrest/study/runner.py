@@ -312,7 +312,7 @@ class _Stages:
                 stage_study(self.storage, self.spec, stage), self.storage, state.todo,
                 distributions=stage_distributions(self.spec, stage, state.planned), make_config=self.make_config,
                 objective=self.spec.objective.metric, stale={k: t.number for k, t in state.stale.items()},
-                points=state.points(),
+                points=state.points(), sampler_seed=stage.sampler_seed,
             )
         return None
 
