@@ -1,7 +1,7 @@
 """Shared test fixtures. `tests/fixtures` holds modules that several test folders import by name
 (hand-made trial tables in the schema of mmrest.trial_table, the tiny data files, the study and
-browser helpers); the session fixtures here give every folder one real Ray head and one finished
-tiny study."""
+browser helpers); the session fixtures here give every folder one real Ray head, one finished
+tiny study and one headless Chromium."""
 from __future__ import annotations
 
 import os
@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from report_browser import Chromium, chromium_binary  # noqa: E402
 from study_helpers import HEAD_ENV, free_port, run_on_head, tiny_spec, write_spec  # noqa: E402
 
 from mmrest.study.cluster import reap_orphans  # noqa: E402
@@ -111,3 +112,14 @@ def tiny_bert_dir(tmp_path_factory):
     torch.manual_seed(0)
     BertModel(cfg).save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A real headless Chromium for the page checks, one for the whole test run."""
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); the browser checks need it")
+    chromium = Chromium(binary)
+    yield chromium
+    chromium.close()
