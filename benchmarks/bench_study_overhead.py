@@ -25,10 +25,8 @@ from mmrest.study.data import load_study_dataset
 from mmrest.study.runner import StudyRunner
 from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import plan_stage
-from mmrest.study.results import load_trials
+from mmrest.study.results import StudyResults
 from mmrest.study.spec import validate_spec
-from mmrest.study.state import stage_states
-from mmrest.study.storage import open_storage, storage_url
 from mmrest.training import train
 
 
@@ -61,7 +59,7 @@ def engine(spec, root: Path) -> dict:
     result = StudyRunner(spec, StudyFolder(root / spec.name), out=io.StringIO()).fit()
     wall = time.time() - start
     assert result.finished and not result.failures
-    trials = load_trials(root / spec.name)
+    trials = StudyResults.open(root / spec.name).trials
     assert (trials.state == "COMPLETE").all()
     first_end, last_end = _span(root / spec.name)
     return {"wall": wall, "startup": first_end - start, "steady": last_end - first_end, "n": len(trials)}
@@ -69,9 +67,7 @@ def engine(spec, root: Path) -> dict:
 
 def _span(study_dir: Path) -> tuple[float, float]:
     """Ends (Optuna's tell) of the first and of the last trial, epoch seconds."""
-    folder = StudyFolder(study_dir)
-    spec = folder.read_spec()
-    trials = [t for s in stage_states(spec, open_storage(storage_url(spec, folder), where="bench")) for t in s.trials]
+    trials = [t for s in StudyResults.open(study_dir).states for t in s.trials]
     ends = sorted(t.datetime_complete.timestamp() for t in trials)
     return ends[0], ends[-1]
 

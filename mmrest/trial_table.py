@@ -26,15 +26,22 @@ created, `OUTCOME_ATTRS` when it completes, `ERROR_ATTR` when it fails).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.errors import InputError
 from mmrest.metrics import METRIC_NAMES
 
 SPLITS = ("valid", "test")
+FINISHED_STATES = ("COMPLETE", "FAIL")  # a trial that ran to an end; its seed is settled
+UNFINISHED_STATES = ("RUNNING", "WAITING")  # created, not ended (a killed driver leaves these)
 ONE_AT_A_TIME, GRID, TPE, ANALYSIS = "one_at_a_time", "grid", "tpe", "analysis"
 BASE = "base"  # `varied` of a one_at_a_time stage's base point
 OBJECTIVE = "value"  # the column of the study objective
@@ -42,6 +49,40 @@ OBJECTIVE = "value"  # the column of the study objective
 
 def metric_column(split: str, metric: str) -> str:
     return f"{split}_{metric}"
+
+
+def trial_key(stage: str, label: str, seed: int) -> str:
+    """`<stage>/<point label>/seed=<seed>`: a trial's key, unique in its study."""
+    return f"{stage}/{label}/seed={seed}"
+
+
+def point_key(key: str) -> str:
+    """'coarse/k=5/seed=3' -> 'coarse/k=5': a point of a stage, whatever its seed."""
+    return key.rsplit("/seed=", 1)[0]
+
+
+def point_label(key: str) -> str:
+    """'coarse/k=5/seed=3' -> 'k=5': the point's label within its stage."""
+    return point_key(key).split("/", 1)[1]
+
+
+# "The same value" of a hyperparameter, everywhere: equal to 1e-9 relative, or 1e-12 absolute
+# near 0. Values pass through YAML, JSON and Optuna's storage exactly and refine stages round
+# theirs to six significant digits, so the tolerance only absorbs float arithmetic (a log-spaced
+# grid computed twice) and keeps apart any two values a spec can hold.
+SAME_RTOL, SAME_ATOL = 1e-9, 1e-12
+
+
+def same_value(a, b):
+    """Elementwise: whether hyperparameter values `a` and `b` are the same (numpy broadcasting)."""
+    return np.isclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=SAME_RTOL, atol=SAME_ATOL)
+
+
+def at_point(rows: pd.DataFrame, point: Mapping[str, float]) -> np.ndarray:
+    """Which rows of a trial table hold `point` (every hyperparameter the same value)."""
+    if not len(rows):
+        return np.zeros(0, dtype=bool)
+    return np.column_stack([same_value(rows[p].astype(float), point[p]) for p in STUDY_HYPERPARAMETERS]).all(axis=1)
 
 
 METRIC_COLUMNS = tuple(metric_column(split, m) for split in SPLITS for m in METRIC_NAMES)
@@ -71,6 +112,8 @@ FLOAT_COLUMNS = (*STUDY_HYPERPARAMETERS[1:], OBJECTIVE, *METRIC_COLUMNS, *DIAGNO
 def as_table(rows: list[dict]) -> pd.DataFrame:
     """Rows (dicts with every column) as the trial table, columns in order and typed. `k` is an
     integer that a trial not yet sampled lacks, hence pandas' nullable Int64."""
+    import pandas as pd  # here: the command line imports this module's names, and pandas costs half a second
+
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     types = {**{c: "int64" for c in INTEGER_COLUMNS}, **{c: "float64" for c in FLOAT_COLUMNS}, "k": "Int64"}
     return frame.astype(types)
@@ -82,7 +125,7 @@ def check_table(frame: pd.DataFrame) -> None:
     if missing:
         raise InputError(
             f"trials table: missing column(s) {', '.join(missing)}; load it with "
-            "mmrest.study.results.load_trials, which writes every column of mmrest.trial_table.COLUMNS"
+            "mmrest.study.results.StudyResults (its .trials), which has every column of mmrest.trial_table.COLUMNS"
         )
 
 
@@ -132,6 +175,12 @@ class StudyFacts:
     def tuning_stages(self) -> tuple[StageFacts, ...]:
         """The stages that tune hyperparameters (every stage but the analysis)."""
         return tuple(s for s in self.stages if s.design != ANALYSIS)
+
+
+def finished(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials of the tuning stages that ran to an end: COMPLETE ones carry their metrics, FAIL
+    ones mark a seed whose value is missing."""
+    return trials.loc[trials["state"].isin(FINISHED_STATES) & (trials["design"] != ANALYSIS)]
 
 
 def complete(trials: pd.DataFrame) -> pd.DataFrame:

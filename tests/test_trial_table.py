@@ -28,7 +28,7 @@ def test_a_trial_not_yet_sampled_keeps_k_missing():
 
 def test_missing_column_names_it():
     trials, _ = disagree_case()
-    with pytest.raises(InputError, match=r"missing column\(s\) valid_acc7, test_f1_non0.*load_trials"):
+    with pytest.raises(InputError, match=r"missing column\(s\) valid_acc7, test_f1_non0.*StudyResults"):
         check_table(trials.drop(columns=["valid_acc7", "test_f1_non0"]))
 
 

@@ -18,14 +18,12 @@ from mmrest.analysis.store import analysis_path, save_analysis
 from mmrest.analysis.summary import Analysis, CaseOptions, compute_analysis
 from mmrest.analysis.variants import FULL
 from mmrest.errors import InputError
-from mmrest.selection import DEFAULT_RULE, choose, get_rule
+from mmrest.selection import DEFAULT_RULE
 from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import PlannedTrial
-from mmrest.study.results import load_trials, study_facts
+from mmrest.study.results import StudyResults
 from mmrest.study.runner import RunOptions, StudyRunner
-from mmrest.trial_table import StudyFacts, complete
-
-FINISHED_STATES = ("COMPLETE", "FAIL")
+from mmrest.trial_table import FINISHED_STATES
 
 
 @dataclass(frozen=True)
@@ -40,14 +38,14 @@ class AnalyzeOptions:
 
 
 def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
-    folder = StudyFolder(Path(study_dir))
-    spec = folder.read_spec()
     if options.redo and not options.train:
         raise InputError("--redo discards the analysis stage to train it again; it cannot go with --no-train")
+    results = StudyResults.open(study_dir)
+    folder, spec = results.folder, results.spec
     runner = StudyRunner(spec, folder, RunOptions(ray_address=options.ray_address, device=options.device), out=out)
     runner.check_not_driven()
-    trials, facts = load_trials(folder.root), study_facts(folder.root)
-    config, source = _configuration(trials, facts, options)
+    trials = results.trials
+    config, source = _configuration(results, options)
     if not options.redo:
         check_same_config(trials, config, where=str(folder.root))
     planned = plan_analysis(config, spec.max_seeds)
@@ -55,7 +53,7 @@ def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
         # Only training needs the Ray address and the GPUs; checked before anything is discarded.
         runner.preflight(source=str(folder.spec_file))
     if options.redo:
-        _discard(folder, spec)
+        _discard(results)
         trials = trials.loc[trials["stage"] != STAGE]
     todo = _todo(trials, planned)
     code = 0
@@ -63,7 +61,7 @@ def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
         result = runner.fit_stage(STAGE, DESIGN, planned)
         print(f"stage {STAGE!r} of study {spec.name!r}: {result.done} trials done, {result.failed} failed", file=out)
         code = 0 if result.finished and not result.failures else 1
-        trials = load_trials(folder.root)
+        trials = StudyResults.open(folder.root).trials  # the study changed: read it again
     elif todo:
         print(f"--no-train: {len(todo)} of {len(planned)} analysis trials have not run; they are left out", file=out)
     runs = completed_runs(trials, folder.trial_dir)
@@ -80,16 +78,15 @@ def analyze(study_dir: Path, options: AnalyzeOptions, out: TextIO) -> int:
     return code
 
 
-def _configuration(trials: pd.DataFrame, facts: StudyFacts, options: AnalyzeOptions) -> tuple[dict[str, float], str]:
+def _configuration(results: StudyResults, options: AnalyzeOptions) -> tuple[dict[str, float], str]:
+    facts = results.facts
     if options.config_file is not None:
         config, filled = read_config_file(options.config_file, facts.base_values)
         kept = f"; {', '.join(filled)} from the study's base values" if filled else ""
         return config, f"from {options.config_file}{kept}"
     rule = options.rule or DEFAULT_RULE
-    choices = choose(complete(trials), facts.tuning_stages(), facts.base_values, facts.objective, get_rule(rule),
-                     study_name=facts.name, base=facts.base)
     partial = "" if facts.finished_all else " (on a partial study: not every planned trial has run)"
-    return normal_config(choices.config), f"the report's choice, rule {rule}{partial}"
+    return normal_config(results.choices(rule).config), f"the report's choice, rule {rule}{partial}"
 
 
 def _todo(trials: pd.DataFrame, planned: list[PlannedTrial]) -> list[PlannedTrial]:
@@ -98,18 +95,17 @@ def _todo(trials: pd.DataFrame, planned: list[PlannedTrial]) -> list[PlannedTria
     return [p for p in planned if p.key not in finished]
 
 
-def _discard(folder: StudyFolder, spec) -> None:
+def _discard(results: StudyResults) -> None:
     """Forget the analysis stage: its Optuna study, its trial folders and the analysis file."""
     import optuna
 
-    from mmrest.study.storage import open_storage, stage_study_name, storage_url
+    from mmrest.study.storage import stage_study_name
 
-    storage = open_storage(storage_url(spec, folder), where=f"{folder.spec_file}: storage")
-    name = stage_study_name(spec, STAGE)
-    if name in {s.study_name for s in storage.get_all_studies()}:
-        optuna.delete_study(study_name=name, storage=storage)
-    shutil.rmtree(folder.trial_dir(STAGE), ignore_errors=True)
-    analysis_path(folder.root).unlink(missing_ok=True)
+    name = stage_study_name(results.spec, STAGE)
+    if STAGE in results.recorded:
+        optuna.delete_study(study_name=name, storage=results.storage)
+    shutil.rmtree(results.folder.trial_dir(STAGE), ignore_errors=True)
+    analysis_path(results.folder.root).unlink(missing_ok=True)
 
 
 def _beta(spec) -> float:

@@ -2,7 +2,7 @@
 trained models it left behind.
 
 Trials are keyed `analysis/<variant>/seed=<seed>`; each carries the variant's name in the trials
-table's `varied` column and design `analysis` (notes/trial_table.md).
+table's `varied` column and design `analysis` (the schema: mmrest/trial_table.py).
 """
 from __future__ import annotations
 
@@ -20,13 +20,14 @@ from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.errors import InputError
 from mmrest.formatting import format_value
 from mmrest.study.planner import PlannedTrial
+from mmrest.trial_table import same_value, trial_key
 
 STAGE = "analysis"
 DESIGN = "analysis"
 
 
 def analysis_key(variant: str, seed: int) -> str:
-    return f"{STAGE}/{variant}/seed={seed}"
+    return trial_key(STAGE, variant, seed)
 
 
 def normal_config(config: dict) -> dict[str, float]:
@@ -87,8 +88,9 @@ def recorded_config(trials: pd.DataFrame) -> dict[str, float] | None:
 def check_same_config(trials: pd.DataFrame, config: dict[str, float], *, where: str) -> None:
     """Refuse to mix trials of two configurations in one analysis stage."""
     recorded = recorded_config(trials)
-    if recorded is None or all(math.isclose(recorded[p], config[p]) for p in STUDY_HYPERPARAMETERS):
+    if recorded is None or all(same_value(recorded[p], config[p]) for p in STUDY_HYPERPARAMETERS):
         return
+
     def text(c: dict) -> str:
         return ", ".join(f"{p}={format_value(c[p])}" for p in STUDY_HYPERPARAMETERS)
 

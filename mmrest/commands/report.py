@@ -38,18 +38,16 @@ def _run(args: argparse.Namespace) -> int:
     # Heavy imports (pandas, plotly, optuna) only when the command runs, not for every CLI call.
     from mmrest.analysis import load_analysis_if_any
     from mmrest.report.build import build_report, comparisons_path
-    from mmrest.study.folder import StudyFolder
-    from mmrest.study.results import load_trials, study_facts
+    from mmrest.study.results import StudyResults
 
     if not args.study_dir.is_dir():
         raise InputError(
             f"report: study folder '{args.study_dir}' does not exist; pass the folder that "
             "`mmrest-study run` made, e.g. studies/demo"
         )
-    trials, facts = load_trials(args.study_dir), study_facts(args.study_dir)
-    floor = StudyFolder(args.study_dir).read_floor()
-    out = args.output or Path("reports") / f"{facts.name}.html"
-    path = build_report(trials, facts, out, rule=args.rule, split=args.split,
-                        analysis=load_analysis_if_any(args.study_dir), floor=floor)
+    results = StudyResults.open(args.study_dir)
+    out = args.output or Path("reports") / f"{results.spec.name}.html"
+    path = build_report(results.trials, results.facts, out, rule=args.rule, split=args.split,
+                        analysis=load_analysis_if_any(args.study_dir), floor=results.floor)
     print(f"wrote {path}, {path.with_suffix('.csv')} and {comparisons_path(path)}")
     return 0

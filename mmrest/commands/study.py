@@ -64,12 +64,14 @@ def _register_dashboard(subparsers) -> None:
 
 def run_run(args: argparse.Namespace) -> int:
     from mmrest.study.folder import StudyFolder
-    from mmrest.study.runner import RunOptions, StudyRunner
     from mmrest.study.spec import load_spec
 
     if args.studies_dir.exists() and not args.studies_dir.is_dir():
         raise InputError(f"--studies-dir {args.studies_dir}: is a file; give the folder where study folders go")
     spec = load_spec(args.spec, args.sets)
+    # Only a valid spec pays for torch and Ray: a typo is refused at once.
+    from mmrest.study.runner import RunOptions, StudyRunner
+
     runner = StudyRunner(spec, StudyFolder(args.studies_dir / spec.name),
                          RunOptions(ray_address=args.ray_address, device=args.device), out=sys.stdout)
     runner.check(resume=args.resume, source=str(args.spec))
@@ -105,16 +107,20 @@ def exit_code(result) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     from mmrest.study.folder import StudyFolder
-    from mmrest.study.status import render_status, study_status
 
-    status = study_status(StudyFolder(args.study_dir))
+    folder = StudyFolder(args.study_dir)
+    spec = folder.read_spec()  # a folder that is no study, or a broken spec, is refused at once
+    from mmrest.study.results import StudyResults
+    from mmrest.study.status import render_status
+
+    status = StudyResults.of(folder, spec).status()
     print(json.dumps(status.to_json(), indent=1) if args.json else render_status(status))
     return 0
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
     from mmrest.study.dashboard import serve
-    from mmrest.study.folder import StudyFolder
+    from mmrest.study.results import StudyResults
 
-    serve(StudyFolder(args.study_dir), args.port, sys.stdout)
+    serve(StudyResults.open(args.study_dir), args.port, sys.stdout)
     return 0

@@ -9,13 +9,13 @@ import pandas as pd
 from mmrest.analysis import Analysis
 from mmrest.errors import InputError
 from mmrest.files import write_text_atomic
-from mmrest.report.compute import curves, study_facts_summary
+from mmrest.report.compute import panels, study_facts_summary
 from mmrest.report.html import Report, render_page
 from mmrest.report.importance import importance
 from mmrest.report.standing import standing
 from mmrest.report.table import check_split
 from mmrest.report.verdicts import Verdicts, verdicts
-from mmrest.selection import DEFAULT_RULE, choose, get_rule
+from mmrest.selection import DEFAULT_RULE, choose_for_study
 from mmrest.training.floor import Floor
 from mmrest.trial_table import StudyFacts, check_table, complete
 
@@ -29,12 +29,11 @@ def compute_report(
     written one."""
     check_table(trials)
     done, stages = complete(trials), facts.tuning_stages()
-    choices = choose(done, stages, facts.base_values, facts.objective, get_rule(rule),
-                     study_name=facts.name, base=facts.base)
+    choices = choose_for_study(trials, facts, rule)
     judged = verdicts(trials, facts, choices)
     return Report(
         facts=study_facts_summary(trials, facts),
-        curves=curves(done, stages, facts.base_values, {c.param: c.chosen for c in choices.items}),
+        panels=panels(done, stages, facts.base_values, {c.param: c.chosen for c in choices.items}),
         choices=choices,
         importance=importance(done, stages, facts.objective),
         verdicts=judged,

@@ -10,7 +10,10 @@ import pandas as pd
 
 from mmrest.report.table import first_line, log_scaled
 from mmrest.selection.rows import line_rows, seed_stats, varied_parameters
-from mmrest.trial_table import DIAGNOSTIC_COLUMNS, METRIC_COLUMNS, OBJECTIVE, Objective, StageFacts, StudyFacts
+from mmrest.study.status import StageCounts
+from mmrest.trial_table import (
+    DIAGNOSTIC_COLUMNS, FINISHED_STATES, METRIC_COLUMNS, OBJECTIVE, Objective, StageFacts, StudyFacts,
+)
 
 CURVE_COLUMNS = (OBJECTIVE, *METRIC_COLUMNS, *DIAGNOSTIC_COLUMNS)
 
@@ -32,7 +35,9 @@ class Series:
 
 
 @dataclass(frozen=True)
-class Curve:
+class Panel:
+    """One hyperparameter's panel of the curve figures: a series per stage that varies it."""
+
     param: str
     log_x: bool
     grid: tuple[float, ...]  # the first stage's values: they decide the axis and its log ticks
@@ -41,9 +46,9 @@ class Curve:
     series: tuple[Series, ...]  # in stage order; stages without complete trials left out
 
 
-def curves(
+def panels(
     done: pd.DataFrame, stages: tuple[StageFacts, ...], base_values: dict, chosen: dict[str, float | None],
-) -> tuple[Curve, ...]:
+) -> tuple[Panel, ...]:
     """A curve per varied hyperparameter, each with one series per stage that varies it."""
     result = []
     for param in varied_parameters(stages):
@@ -58,7 +63,7 @@ def curves(
         first = varying[0][1]
         grid = first.params[param]
         log_x = log_scaled(first, param) and min(xs) > 0
-        result.append(Curve(param=param, log_x=log_x, grid=grid, paper=paper, chosen=pick, series=series))
+        result.append(Panel(param=param, log_x=log_x, grid=grid, paper=paper, chosen=pick, series=series))
     return tuple(result)
 
 
@@ -73,16 +78,6 @@ def _series(rows: pd.DataFrame, stage_index: int, stage: StageFacts, param: str)
         n=tuple(int(n) for n in stats[("n", "")]),
         mean=per_x("mean"), std=per_x("std"), low=per_x("min"), high=per_x("max"),
     )
-
-
-@dataclass(frozen=True)
-class StageCounts:
-    stage: str
-    design: str
-    complete: int
-    failed: int
-    running: int
-    waiting: int
 
 
 @dataclass(frozen=True)
@@ -107,7 +102,7 @@ class Facts:
     trial_seconds: float  # summed over every trial that ran (complete and failed)
     machine: dict | str
     versions: dict
-    stages: tuple[StageCounts, ...]
+    stages: dict[str, StageCounts]  # by stage name, in the study's order
     failures: tuple[tuple[str, str], ...]  # (trial key, first line of its error)
 
 
@@ -115,7 +110,7 @@ def study_facts_summary(trials: pd.DataFrame, facts: StudyFacts) -> Facts:
     """The facts section: the study's own counts, plus what the table says is still under way."""
     states = trials["state"]
     running, waiting = int((states == "RUNNING").sum()), int((states == "WAITING").sum())
-    ran = trials.loc[states.isin(["COMPLETE", "FAIL"]), "seconds"].astype(float)
+    ran = trials.loc[states.isin(FINISHED_STATES), "seconds"].astype(float)
     failed_rows = trials.loc[states == "FAIL"]
     return Facts(
         name=facts.name, dataset=facts.dataset, absent_modalities=facts.absent_modalities,
@@ -130,18 +125,9 @@ def study_facts_summary(trials: pd.DataFrame, facts: StudyFacts) -> Facts:
     )
 
 
-def _stage_counts(trials: pd.DataFrame, facts: StudyFacts) -> tuple[StageCounts, ...]:
-    def count(rows: pd.DataFrame, state: str) -> int:
-        return int((rows["state"] == state).sum())
-
-    result = []
-    for stage in facts.stages:
-        rows = trials.loc[trials["stage"] == stage.name]
-        result.append(StageCounts(
-            stage=stage.name, design=stage.design, complete=count(rows, "COMPLETE"),
-            failed=count(rows, "FAIL"), running=count(rows, "RUNNING"), waiting=count(rows, "WAITING"),
-        ))
-    return tuple(result)
+def _stage_counts(trials: pd.DataFrame, facts: StudyFacts) -> dict[str, StageCounts]:
+    return {stage.name: StageCounts.of(stage.design, None, trials.loc[trials["stage"] == stage.name, "state"])
+            for stage in facts.stages}
 
 
 def _seconds_between(started: str | None, finished: str | None) -> float | None:

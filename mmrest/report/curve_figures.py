@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from mmrest.metrics import METRIC_NAMES
-from mmrest.report.compute import Curve, Series
+from mmrest.report.compute import Panel, Series
 from mmrest.report.labels import (
     CHOSEN_COLOUR, FIG4_COLOURS, METRIC_LABELS, PAPER_COLOUR, SPLIT_LABELS, STAGE_COLOURS, STAGE_SYMBOLS,
     VERDICT_COLOURS, param_label,
@@ -73,7 +73,7 @@ class _Figure:
         )])
 
 
-def fig4(curves: tuple[Curve, ...], *, split: str, marks: Marks = Marks()) -> go.Figure:
+def fig4(curves: tuple[Panel, ...], *, split: str, marks: Marks = Marks()) -> go.Figure:
     """Acc-5 and Acc-7 against each varied hyperparameter, each panel over its diagnostics."""
     cols = min(FIG4_COLUMNS, len(curves))
     rows = math.ceil(len(curves) / cols)
@@ -97,7 +97,7 @@ def fig4(curves: tuple[Curve, ...], *, split: str, marks: Marks = Marks()) -> go
     return out.fig
 
 
-def metric_grid(curves: tuple[Curve, ...], *, split: str, marks: Marks = Marks()) -> go.Figure:
+def metric_grid(curves: tuple[Panel, ...], *, split: str, marks: Marks = Marks()) -> go.Figure:
     """Every metric (rows) against every varied hyperparameter (columns), and the diagnostics."""
     cols = len(curves)
     out = _Figure(make_subplots(
@@ -118,7 +118,7 @@ def metric_grid(curves: tuple[Curve, ...], *, split: str, marks: Marks = Marks()
     return out.fig
 
 
-def _panel(out: _Figure, curve: Curve, metric: str, row: int, col: int, *, colour: str | None, marks: Marks,
+def _panel(out: _Figure, curve: Panel, metric: str, row: int, col: int, *, colour: str | None, marks: Marks,
            name, size: int = 8) -> None:
     for sp in SPLITS:
         column = metric_column(sp, metric)
@@ -136,7 +136,7 @@ def _panel(out: _Figure, curve: Curve, metric: str, row: int, col: int, *, colou
             out.add(_floor_trace(curve, marks.floor[sp][metric], marks.floor_name), row, col, sp)
 
 
-def _fig4_title(curve: Curve, verdicts: Verdicts | None) -> str:
+def _fig4_title(curve: Panel, verdicts: Verdicts | None) -> str:
     title = param_label(curve.param)
     if verdicts is None:
         return title
@@ -193,7 +193,7 @@ def _differs_trace(series: Series, param: str, metric: str, column: str, verdict
                       hovertemplate="%{x}: differs from the base point<extra></extra>")
 
 
-def _band_trace(curve: Curve, band, colour: str) -> go.Scatter:
+def _band_trace(curve: Panel, band, colour: str) -> go.Scatter:
     low, high = _x_range(curve)
     return go.Scatter(
         x=[low, high, high, low, low], y=[band.low, band.low, band.high, band.high, band.low], mode="lines",
@@ -202,14 +202,14 @@ def _band_trace(curve: Curve, band, colour: str) -> go.Scatter:
                                           f"{band.n} seeds<extra></extra>")
 
 
-def _floor_trace(curve: Curve, value: float, name: str) -> go.Scatter:
+def _floor_trace(curve: Panel, value: float, name: str) -> go.Scatter:
     low, high = _x_range(curve)
     return go.Scatter(x=[low, high], y=[value, value], mode="lines", name=f"floor: {name}", legendgroup="floor",
                       line=dict(color=FLOOR_COLOUR, dash="dot", width=1.5),
                       hovertemplate=f"{name}: {value:.4g}<extra></extra>")
 
 
-def _shares(out: _Figure, curve: Curve, row: int, col: int) -> None:
+def _shares(out: _Figure, curve: Panel, row: int, col: int) -> None:
     """The thin panel: L_MMC's share of the gradient and PDLF's share of the prediction (%)."""
     for column, label, colour in SHARES:
         for series in curve.series:
@@ -226,7 +226,7 @@ def _shares(out: _Figure, curve: Curve, row: int, col: int) -> None:
                              ticktext=[f"{v:g}" for v in curve.grid], row=row, col=col)
 
 
-def _mark_values(fig: go.Figure, curve: Curve, row: int, col: int, *, labels: bool = True) -> None:
+def _mark_values(fig: go.Figure, curve: Panel, row: int, col: int, *, labels: bool = True) -> None:
     marks = [(curve.paper, PAPER_COLOUR, "dash", "paper", 0.0)]
     if curve.chosen is not None:
         marks.append((curve.chosen, CHOSEN_COLOUR, "solid", "chosen", 1.0))
@@ -244,12 +244,12 @@ def _mark_values(fig: go.Figure, curve: Curve, row: int, col: int, *, labels: bo
             )
 
 
-def _x_range(curve: Curve) -> tuple[float, float]:
+def _x_range(curve: Panel) -> tuple[float, float]:
     xs = [x for s in curve.series for x in s.x] + [curve.paper] + ([curve.chosen] if curve.chosen is not None else [])
     return min(xs), max(xs)
 
 
-def _log_range(curve: Curve) -> list[float]:
+def _log_range(curve: Panel) -> list[float]:
     """An explicit range: plotly's autorange reads vertical lines on a log axis as exponents."""
     low, high = (np.log10(x) for x in _x_range(curve))
     pad = 0.06 * (high - low) + 0.05

@@ -21,7 +21,7 @@ from mmrest.data.dataset import MODALITIES
 from mmrest.formatting import format_duration, format_number
 from mmrest.metrics import METRIC_NAMES
 from mmrest.report.analysis_figures import ablation_figure, variance_figure
-from mmrest.report.compute import Curve, Facts
+from mmrest.report.compute import Facts, Panel
 from mmrest.report.curve_figures import Marks, fig4, metric_grid
 from mmrest.report.importance import ONE_AT_A_TIME_STATEMENT, Importance
 from mmrest.report.labels import METRIC_LABELS, SPLIT_LABELS, VERDICT_COLOURS, param_label
@@ -30,8 +30,8 @@ from mmrest.report.standing import Standing
 from mmrest.report.verdicts import Comparison, Verdicts
 from mmrest.selection import Choices
 from mmrest.selection.comparisons import CANDIDATE, LEVEL
-from mmrest.stats import DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED
-from mmrest.trial_table import DIAGNOSTIC_COLUMNS
+from mmrest.stats import DIFFERS, NO_PRACTICAL_DIFFERENCE, PLANNER_SEEDS, UNDECIDED
+from mmrest.trial_table import DIAGNOSTIC_COLUMNS, same_value
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 CSS = """
@@ -51,7 +51,7 @@ class Report:
     """Every number the page shows, computed before any drawing."""
 
     facts: Facts
-    curves: tuple[Curve, ...]
+    panels: tuple[Panel, ...]
     choices: Choices
     importance: Importance
     verdicts: Verdicts
@@ -100,14 +100,14 @@ def _legend_section(report: Report) -> Markup:
 
 
 def _fig4_section(report: Report, split: str) -> Markup:
-    figure = _figure_div(fig4(report.curves, split=split, marks=_marks(report)), "fig4-plot") if report.curves else None
+    figure = _figure_div(fig4(report.panels, split=split, marks=_marks(report)), "fig4-plot") if report.panels else None
     return _render("fig4.html.j2", rule=report.choices.rule.name, split_label=SPLIT_LABELS[split], figure=figure,
                    standing=report.standing)
 
 
 def _metrics_section(report: Report, split: str) -> Markup:
-    figure = (_figure_div(metric_grid(report.curves, split=split, marks=_marks(report)), "metrics-plot")
-              if report.curves else None)
+    figure = (_figure_div(metric_grid(report.panels, split=split, marks=_marks(report)), "metrics-plot")
+              if report.panels else None)
     return _render("metrics.html.j2", figure=figure)
 
 
@@ -130,8 +130,8 @@ def _final_section(report: Report) -> Markup:
         # something about its value (in a grid, others share the value and differ elsewhere).
         against = [x for x in report.verdicts.of(CANDIDATE, metric) if x.param == c.param and x.alike]
         same = sorted({x.value for x in against if x.verdict != DIFFERS})
-        is_paper = c.chosen is not None and math.isclose(c.chosen, c.paper)
-        paper = None if is_paper else next((x for x in against if math.isclose(x.value, c.paper)), None)
+        is_paper = c.chosen is not None and same_value(c.chosen, c.paper)
+        paper = None if is_paper else next((x for x in against if same_value(x.value, c.paper)), None)
         rows.append((c, same, paper, is_paper))
     return _render("final.html.j2", choices=report.choices, rows=rows, standing=report.standing,
                    metric=report.facts.objective.metric, colours=VERDICT_COLOURS)
@@ -152,7 +152,7 @@ def _importance_section(report: Report) -> Markup:
 
 
 def _seeds_section(report: Report) -> Markup:
-    return _render("seeds.html.j2", v=report.verdicts, metric_labels=METRIC_LABELS)
+    return _render("seeds.html.j2", v=report.verdicts, metric_labels=METRIC_LABELS, planner_seeds=PLANNER_SEEDS)
 
 
 def _comparison_label(c: Comparison) -> str:
@@ -194,7 +194,7 @@ def _facts_section(report: Report) -> Markup:
 def _analysis_sections(a: Analysis, chosen: dict[str, float], standing: Standing) -> list[tuple[str, str, Markup]]:
     labels = {v.name: v.label for v in a.variants}
     mismatch = [(p, a.config.get(p, math.nan), chosen[p]) for p in STUDY_HYPERPARAMETERS
-                if p in chosen and not math.isclose(a.config.get(p, math.nan), chosen[p])]
+                if p in chosen and not same_value(a.config.get(p, math.nan), chosen[p])]
     notes = [*a.notes]
     if a.missing:
         notes.append("no trained model (failed or not run), left out of every number: " + "; ".join(a.missing))

@@ -10,19 +10,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from mmrest.analysis import FULL
-from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.formatting import format_number
 from mmrest.report.labels import param_label
 from mmrest.report.verdicts import Verdicts
 from mmrest.selection import Choices
-from mmrest.study.state import best_point, point_key
+from mmrest.study.state import best_point
 from mmrest.stats import DIFFERS
 from mmrest.training.floor import RIDGE_ALL, Floor
-from mmrest.trial_table import ANALYSIS, DIAGNOSTIC_COLUMNS, OBJECTIVE, StudyFacts
+from mmrest.trial_table import ANALYSIS, DIAGNOSTIC_COLUMNS, OBJECTIVE, StudyFacts, at_point, point_key
 
 STEERING_THRESHOLD = 0.05  # below this share a part of the model "never gets a say"
 # The part of the objective each hyperparameter acts through, and the diagnostic that measures it.
@@ -74,8 +72,7 @@ def _best_point(done: pd.DataFrame, facts: StudyFacts) -> tuple[str, float, floa
 
 
 def _diagnostics_at(done: pd.DataFrame, config: dict[str, float]) -> dict[str, float] | None:
-    at = np.column_stack([np.isclose(done[p].astype(float), config[p]) for p in STUDY_HYPERPARAMETERS])
-    rows = done.loc[at.all(axis=1)] if len(done) else done
+    rows = done.loc[at_point(done, config)]
     if rows.empty or rows[list(DIAGNOSTIC_COLUMNS)].isna().all().all():
         return None
     return {c: float(rows[c].mean()) for c in DIAGNOSTIC_COLUMNS}
@@ -85,8 +82,7 @@ def _notes(done: pd.DataFrame, facts: StudyFacts, verdicts: Verdicts) -> list[st
     """For each curve that is not found to differ on the objective, whether the part it controls
     steered training at the base point (diagnostics at the base point, mean over its seeds)."""
     metric = facts.objective.metric.removeprefix("valid_")
-    at_base = np.column_stack([np.isclose(done[p].astype(float), facts.base_values[p]) for p in STUDY_HYPERPARAMETERS])
-    base = done.loc[at_base.all(axis=1)] if len(done) else done
+    base = done.loc[at_point(done, facts.base_values)]
     notes = []
     for curve in verdicts.curves:
         if curve.metric != metric or curve.verdict == DIFFERS:

@@ -19,7 +19,7 @@ from mmrest.selection.comparisons import (
     LEVEL, Curve, curve_tests, curves, judge, schedule, seed_plans, study_pairings, valid_values,
 )
 from mmrest.stats import DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED, Judgement, OverallTest, paired_difference
-from mmrest.trial_table import BASE, ONE_AT_A_TIME, SPLITS, StudyFacts, metric_column
+from mmrest.trial_table import BASE, ONE_AT_A_TIME, SPLITS, StudyFacts, finished, metric_column, point_key, same_value
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Verdicts:
 
     def level(self, stage: str, param: str, value: float, metric: str) -> Comparison | None:
         return next((c for c in self.of(LEVEL, metric) if (c.stage, c.param) == (stage, param)
-                     and math.isclose(c.value, value)), None)
+                     and same_value(c.value, value)), None)
 
     def curve(self, param: str, metric: str) -> CurveVerdict | None:
         """The curve of the first stage that varies `param` one at a time (its widest range)."""
@@ -157,8 +157,8 @@ def _budget(trials: pd.DataFrame, facts: StudyFacts) -> Budget:
     for stage in facts.tuning_stages():
         if stage.design != ONE_AT_A_TIME:
             continue
-        own = trials.loc[(trials["stage"] == stage.name) & trials["state"].isin(["COMPLETE", "FAIL"])]
-        labels = own["key"].str.rsplit("/seed=", n=1).str[0]
+        own = finished(trials).loc[lambda rows: rows["stage"] == stage.name]
+        labels = own["key"].map(point_key)
         # A refine stage runs the base point only for seeds its source did not: without racing it
         # would not run it at all.
         own_base = bool(((own["varied"] == BASE) & (own["seed"] == facts.seeds[0])).any())

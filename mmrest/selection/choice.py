@@ -18,8 +18,8 @@ import yaml
 from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.metrics import HIGHER_IS_BETTER, METRIC_NAMES
 from mmrest.selection.rows import decisive_rows, seed_stats, varied_parameters
-from mmrest.selection.rules import Rule, order
-from mmrest.trial_table import OBJECTIVE, VALID_COLUMNS, Objective, StageFacts
+from mmrest.selection.rules import DEFAULT_RULE, Rule, get_rule, order, runner_up
+from mmrest.trial_table import OBJECTIVE, VALID_COLUMNS, Objective, StageFacts, StudyFacts, complete
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,13 @@ def choose(
     )
 
 
+def choose_for_study(trials: pd.DataFrame, facts: StudyFacts, rule: str = DEFAULT_RULE) -> Choices:
+    """The final values of a study (its trial table and facts) under the rule named `rule`: what
+    the report shows, `status` plans seeds with and `analyze` analyses."""
+    return choose(complete(trials), facts.tuning_stages(), facts.base_values, facts.objective, get_rule(rule),
+                  study_name=facts.name, base=facts.base)
+
+
 def _choose_one(
     param: str, paper: np.ndarray, stage: StageFacts | None, rows: pd.DataFrame, objective: Objective, rule: Rule,
 ) -> Choice:
@@ -99,8 +106,7 @@ def _choose_one(
         means[OBJECTIVE].to_numpy(dtype=float), objective.higher_is_better,
         stds[OBJECTIVE].to_numpy(dtype=float), configs, paper,
     )
-    best = int(ranked[0])
-    other = next((int(i) for i in ranked if values[i] != values[best]), None)
+    best, other = int(ranked[0]), runner_up(ranked, values)
     agree, disagree = _disagreements(means, stds, values, ranked, best)
 
     def pick(table: pd.DataFrame, column: str, i: int | None) -> float | None:

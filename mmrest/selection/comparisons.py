@@ -24,7 +24,10 @@ from mmrest.metrics import METRIC_NAMES
 from mmrest.selection.choice import Choices
 from mmrest.selection.rows import decisive_rows
 from mmrest.stats import Judgement, OverallTest, Schedule, detectable_differences, holm, judge_family, overall_test
-from mmrest.trial_table import BASE, ONE_AT_A_TIME, StageFacts, StudyFacts, complete, metric_column
+from mmrest.trial_table import (
+    BASE, ONE_AT_A_TIME, VALID_COLUMNS, StageFacts, StudyFacts, at_point, complete, finished, metric_column,
+    same_value,
+)
 
 LEVEL, CANDIDATE = "level", "candidate"
 
@@ -44,11 +47,12 @@ class Pairing:
     # differ from the chosen configuration in other parameters too).
     alike: bool = True
 
-    def values(self, column: str, seeds: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """The two sides' values of `column` by position in the seed list, over the seeds the
-        treatment ran (NaN where a trial failed; the reference's missing seeds are NaN too)."""
-        treatment = _by_seed(self.treatment, column, seeds)
-        return treatment, _by_seed(self.reference_rows, column, seeds, length=treatment.size)
+    def values(self, columns: list[str], seeds: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The two sides' values of `columns`, (seeds, columns) by position in the seed list, over
+        the seeds the treatment ran (NaN where a trial failed; the reference's missing seeds are
+        NaN too)."""
+        treatment = _by_seed(self.treatment, columns, seeds)
+        return treatment, _by_seed(self.reference_rows, columns, seeds, length=len(treatment))
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ def level_pairings(trials: pd.DataFrame, facts: StudyFacts, found: list[Curve] |
 
 def curves(trials: pd.DataFrame, facts: StudyFacts) -> list[Curve]:
     """The one_at_a_time curves of the study whose base point has trials, in stage order."""
-    ended = _ended(trials)
+    ended = finished(trials)
     found = []
     for i, stage in enumerate(facts.tuning_stages()):
         if stage.design != ONE_AT_A_TIME:
@@ -87,10 +91,10 @@ def curves(trials: pd.DataFrame, facts: StudyFacts) -> list[Curve]:
             continue
         for param in stage.params:
             line = own.loc[own["varied"] == param]
-            levels = sorted(v for v in line[param].unique() if not math.isclose(v, facts.base_values[param]))
+            levels = sorted(v for v in line[param].unique() if not same_value(v, facts.base_values[param]))
             if levels:
                 found.append(Curve(stage.name, param, (facts.base_values[param], *levels),
-                                   (base, *(line.loc[np.isclose(line[param], v)] for v in levels))))
+                                   (base, *(line.loc[same_value(line[param], v)] for v in levels))))
     return found
 
 
@@ -105,12 +109,12 @@ def candidate_pairings(trials: pd.DataFrame, facts: StudyFacts, choices: Choices
             continue
         _, rows = decisive_rows(done, stages, choice.param)
         configs = dict(list(rows.groupby(list(STUDY_HYPERPARAMETERS), sort=True)))
-        chosen_key = next(key for key in configs if np.allclose(key, choice.config, rtol=1e-9, atol=0))
+        chosen_key = next(key for key in configs if same_value(key, choice.config).all())
         others = [i for p, i in index.items() if p != choice.param]
         for key, group in configs.items():
             if key is chosen_key:
                 continue
-            alike = np.allclose([key[i] for i in others], [chosen_key[i] for i in others], rtol=1e-9, atol=0)
+            alike = same_value([key[i] for i in others], [chosen_key[i] for i in others]).all()
             pairings.append(Pairing(CANDIDATE, choice.stage, choice.param, float(key[index[choice.param]]),
                                     choice.chosen, group, configs[chosen_key], alike=bool(alike)))
     return pairings
@@ -122,7 +126,8 @@ Values = list[tuple[np.ndarray, np.ndarray]]  # per pairing, its two sides by po
 def valid_values(pairings: list[Pairing], facts: StudyFacts) -> dict[str, Values]:
     """Per validation metric, each pairing's two sides aligned by seed: built once, read by
     `judge` and `seed_plans`."""
-    return {m: [p.values(metric_column("valid", m), facts.seeds) for p in pairings] for m in METRIC_NAMES}
+    sides = [p.values(list(VALID_COLUMNS), facts.seeds) for p in pairings]
+    return {m: [(t[:, j], r[:, j]) for t, r in sides] for j, m in enumerate(METRIC_NAMES)}
 
 
 def judge(values: Values, metric: str, facts: StudyFacts) -> list[Judgement]:
@@ -141,7 +146,7 @@ class CurveTest:
 def curve_tests(found: list[Curve], metric: str, facts: StudyFacts, *, split: str = "valid") -> list[CurveTest]:
     """Each curve's overall test on `metric`, Holm-corrected across the curves."""
     column = metric_column(split, metric)
-    tests = [overall_test([_by_seed(rows, column, facts.seeds) for rows in c.rows]) for c in found]
+    tests = [overall_test([_by_seed(rows, [column], facts.seeds)[:, 0] for rows in c.rows]) for c in found]
     adjusted = holm([t.p for t in tests], alpha=schedule(facts).alpha).p_adjusted
     return [CurveTest(c, t, float(p)) for c, t, p in zip(found, tests, adjusted)]
 
@@ -174,30 +179,24 @@ def pooled_sd(values: Values) -> float | None:
     return math.sqrt(sums / dof) if dof else None
 
 
-def _ended(trials: pd.DataFrame) -> pd.DataFrame:
-    """Tuning trials that ran to an end: COMPLETE ones carry their metrics, FAIL ones mark a seed
-    whose value is missing."""
-    return trials.loc[trials["state"].isin(["COMPLETE", "FAIL"]) & (trials["design"] != "analysis")]
-
-
 def _base_rows(ended: pd.DataFrame, facts: StudyFacts, stage: StageFacts, upto: list[str]) -> pd.DataFrame:
     """The base point's trials for `stage`: its own, else those of earlier stages that ran the
     same point (a refine stage has no base of its own), one per seed."""
-    point = np.column_stack([np.isclose(ended[p].astype(float), facts.base_values[p]) for p in STUDY_HYPERPARAMETERS])
-    rows = ended.loc[point.all(axis=1) & ended["stage"].isin(upto)]
+    rows = ended.loc[at_point(ended, facts.base_values) & ended["stage"].isin(upto)]
     own_first = rows.assign(_own=rows["stage"] != stage.name).sort_values(["_own", "number"], kind="stable")
     return own_first.drop_duplicates("seed").drop(columns="_own").assign(varied=BASE)
 
 
-def _by_seed(rows: pd.DataFrame, column: str, seeds: tuple[int, ...], length: int | None = None) -> np.ndarray:
-    """Values by position in the seed list, up to the last seed `rows` hold (or `length`); NaN
-    for a seed with no COMPLETE trial."""
+def _by_seed(rows: pd.DataFrame, columns: list[str], seeds: tuple[int, ...], length: int | None = None) -> np.ndarray:
+    """(seeds, columns): values by position in the seed list, up to the last seed `rows` hold
+    (or `length`); NaN for a seed with no COMPLETE trial."""
     position = {seed: i for i, seed in enumerate(seeds)}
+    at = np.array([position.get(int(s), -1) for s in rows["seed"]], dtype=np.int64)
     if length is None:
-        length = 1 + max((position[s] for s in rows["seed"] if s in position), default=-1)
-    out = np.full(length, np.nan)
-    complete = rows.loc[rows["state"] == "COMPLETE"]
-    for seed, value in zip(complete["seed"], complete[column].astype(float)):
-        if seed in position and position[seed] < length:
-            out[position[seed]] = value
+        length = 1 + int(at.max(initial=-1))
+    out = np.full((length, len(columns)), np.nan)
+    keep = (rows["state"].to_numpy() == "COMPLETE") & (at >= 0) & (at < length)
+    values = rows[columns].to_numpy(dtype=np.float64)[keep]
+    # Several COMPLETE trials of one seed (never expected): the last in the table's order wins.
+    out[at[keep]] = values
     return out

@@ -2,11 +2,10 @@
 choosing final values, the curves and the importance all share."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from mmrest.config import STUDY_HYPERPARAMETERS
-from mmrest.trial_table import BASE, ONE_AT_A_TIME, StageFacts
+from mmrest.trial_table import BASE, ONE_AT_A_TIME, StageFacts, same_value
 
 
 def seed_stats(rows: pd.DataFrame, by: list[str], columns: tuple[str, ...]) -> pd.DataFrame:
@@ -58,7 +57,7 @@ def _with_earlier_lines(done: pd.DataFrame, earlier: list[StageFacts], param: st
     for stage in reversed(earlier):
         if stage.design == ONE_AT_A_TIME and param in stage.params:
             line = line_rows(done, stage, param)
-            same = np.isclose(line[others].to_numpy(dtype=float), fixed, rtol=1e-9).all(axis=1)
+            same = same_value(line[others].to_numpy(dtype=float), fixed).all(axis=1)
             parts.append(line.loc[same])
     # A point rerun in a later stage with the same seed counts once (the later run).
     return pd.concat(parts).drop_duplicates(subset=[*STUDY_HYPERPARAMETERS, "seed"], keep="first")

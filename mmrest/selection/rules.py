@@ -15,6 +15,7 @@ import numpy as np
 
 from mmrest.errors import InputError
 from mmrest.metrics import HIGHER_IS_BETTER, METRIC_NAMES
+from mmrest.trial_table import same_value
 
 TIE_BREAK = (
     "Ties go to the candidate with the smaller std over seeds of the study objective, then to the "
@@ -91,7 +92,23 @@ def order(
     """(candidate indices best first, scores). `metric_means` is (candidates, METRIC_NAMES);
     `configs` is (candidates, hyperparameters); `paper` is the paper's configuration."""
     scores = rule.score(metric_means, objective_means, objective_higher)
-    not_paper = ~np.isclose(configs, paper, rtol=1e-9).all(axis=1)
+    not_paper = ~same_value(configs, paper).all(axis=1)
     keys = [configs[:, j] for j in reversed(range(configs.shape[1]))]
     keys += [not_paper, np.nan_to_num(objective_stds, nan=np.inf), np.nan_to_num(scores, nan=np.inf)]
     return np.lexsort(keys), scores
+
+
+def runner_up(ranked: np.ndarray, values: np.ndarray) -> int | None:
+    """The best-ranked candidate whose value of the chosen hyperparameter (`values`, per
+    candidate) differs from the winner's; None when every candidate has the winner's value."""
+    return next((int(i) for i in ranked if values[i] != values[ranked[0]]), None)
+
+
+def best_two(
+    rule: Rule, metric_means: np.ndarray, objective_means: np.ndarray, objective_higher: bool,
+    objective_stds: np.ndarray, configs: np.ndarray, paper: np.ndarray, values: np.ndarray,
+) -> tuple[int, int | None]:
+    """(the winner, the runner-up) among candidates, as `order` ranks them (its arguments) and
+    `runner_up` picks the second; the racing engine's pairs come from here."""
+    ranked, _ = order(rule, metric_means, objective_means, objective_higher, objective_stds, configs, paper)
+    return int(ranked[0]), runner_up(ranked, values)

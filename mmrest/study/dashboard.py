@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from mmrest.study.folder import StudyFolder
-from mmrest.study.storage import open_storage, storage_url
+from mmrest.study.results import StudyResults
 
 HOST = "127.0.0.1"
 
 
-def serve(folder: StudyFolder, port: int, out: TextIO) -> None:
-    """Print the URL, then serve until interrupted."""
+def serve(results: StudyResults, port: int, out: TextIO) -> None:
+    """Print the URL, then serve the study's storage until interrupted."""
     from optuna_dashboard import run_server
 
-    spec = folder.read_spec()
-    url = storage_url(spec, folder)
-    storage = open_storage(url, where=f"{folder.spec_file}: storage")
-    print(f"optuna-dashboard for study {spec.name} ({url}): http://{HOST}:{port}/  (Ctrl-C stops it)",
-          file=out, flush=True)
+    print(f"optuna-dashboard for study {results.spec.name} ({results.storage_url}): http://{HOST}:{port}/  "
+          "(Ctrl-C stops it)", file=out, flush=True)
     try:
-        run_server(storage, host=HOST, port=port)
+        run_server(results.storage, host=HOST, port=port)
     except KeyboardInterrupt:
         print("optuna-dashboard stopped", file=out)

@@ -15,6 +15,7 @@ from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, TrainConfig
 from mmrest.formatting import format_value
 from mmrest.grid import is_log_spaced
 from mmrest.study.spec import StageSpec, StudySpec
+from mmrest.trial_table import trial_key
 
 Point = dict[str, float]
 
@@ -39,7 +40,7 @@ class PlannedPoint:
     point: Point
 
     def trial(self, stage: StageSpec, seed: int) -> PlannedTrial:
-        return PlannedTrial(f"{stage.name}/{self.label}/seed={seed}", stage.name, stage.design, self.varied, seed,
+        return PlannedTrial(trial_key(stage.name, self.label, seed), stage.name, stage.design, self.varied, seed,
                             self.point)
 
 
@@ -65,7 +66,7 @@ def plan_stage(spec: StudySpec, stage: StageSpec, source: list[PointResult] | No
     first seed), point-major for TPE (its samples are sequential). A refine stage needs `source`."""
     if stage.design == "tpe":
         return [
-            PlannedTrial(f"{stage.name}/n={i}/seed={seed}", stage.name, "tpe", "", seed, None, i)
+            PlannedTrial(trial_key(stage.name, f"n={i}", seed), stage.name, "tpe", "", seed, None, i)
             for i in range(stage.n_trials)
             for seed in spec.start_seeds
         ]

@@ -1,14 +1,15 @@
-"""The front object of a study run, in the manner of Ray Tune's `Tuner`:
+"""The front object of a study run (the write side), in the manner of Ray Tune's `Tuner`:
 
     runner = StudyRunner(spec, folder, RunOptions(ray_address=...), out=sys.stdout)
     runner.check(resume=False, source="search_spaces/demo.yaml")   # refuses, writes nothing
     result = runner.fit()                                          # every stage of the spec
-    result = runner.fit_stage("analysis", planned)                 # an extra stage (analyze)
+    result = runner.fit_stage("analysis", "analysis", planned)     # an extra stage (analyze)
 
 `check` and `preflight` refuse what must not run before anything is written; `fit` creates or
 reopens the study folder, runs what is left through Ray Tune (the searcher in `recorder` is the
 storage's only writer) inside one `driver_session`, and returns a typed `RunResult`. Turning a
-result into text and an exit code is the caller's job.
+result into text and an exit code is the caller's job. Reading a study back is
+`mmrest.study.results.StudyResults` (the read side).
 """
 from __future__ import annotations
 
@@ -168,7 +169,7 @@ class StudyRunner:
         storage = self._storage()
         with self._session():
             folder.update_run(finished=None, **({} if folder.read_run().get("started") else _facts(spec, data)))
-            _adopt_unfinished(spec, storage, stage_states(spec, storage))
+            _adopt_unfinished(spec, storage, stage_states(spec, stage_trials(storage, spec)))
             print(f"study {spec.name!r} in {folder.root}; storage {self.storage_url}; "
                   f"watch it with: mmrest-study dashboard {folder.root}", file=self.out, flush=True)
             progress = self._progress()
@@ -188,21 +189,20 @@ class StudyRunner:
         stage = StageSpec(name=name, design=design)
         storage = self._storage()
         data = load_study_dataset(self.spec.dataset, self.folder.data_dir)
+
+        def state() -> StageState:
+            return StageState(stage, planned, stage_trials(storage, self.spec).get(name, []))
+
         with self._session():
-            _adopt_unfinished(self.spec, storage, [StageState(stage, planned, stage_trials(storage, self.spec, stage))])
-            state = StageState(stage, planned, stage_trials(storage, self.spec, stage))
-            study = stage_study(storage, self.spec, stage)
-            study.set_user_attr("planned", len(planned))
+            _adopt_unfinished(self.spec, storage, [state()])
+            now = state()
+            stage_study(storage, self.spec, stage).set_user_attr("planned", len(planned))
             progress = self._progress()
-            progress.begin_stage(name, len(planned), state.count(TrialState.COMPLETE), state.count(TrialState.FAIL))
-            recorder = StageRecorder(
-                study, storage, state.todo, distributions=stage_distributions(self.spec, stage, planned),
-                make_config=self._config_maker(), objective=self.spec.objective.metric,
-                stale={k: t.number for k, t in state.stale.items()}, points={},
-            )
+            progress.begin_stage(name, len(planned), now.count(TrialState.COMPLETE), now.count(TrialState.FAIL))
+            recorder = stage_recorder(self.spec, storage, now, self._config_maker())
             self._tune(data, StudySearcher(_Once(recorder), self._config_maker(), progress))
-        state = StageState(stage, planned, stage_trials(storage, self.spec, stage))
-        return RunResult(self.spec.name, self.folder.root, (_outcome(state),), _failures([state]), ran=True)
+        now = state()
+        return RunResult(self.spec.name, self.folder.root, (_outcome(now),), _failures([now]), ran=True)
 
     # ------------------------------------------------------------ helpers
 
@@ -220,7 +220,7 @@ class StudyRunner:
 
     def states(self) -> list[StageState]:
         """Each stage of the spec as the storage has it now."""
-        return stage_states(self.spec, self._storage())
+        return stage_states(self.spec, stage_trials(self._storage(), self.spec))
 
     def _storage(self, source: str | None = None) -> BaseStorage:
         return open_storage(self.storage_url, where=f"{source or self.folder.spec_file}: storage")
@@ -296,7 +296,7 @@ class _Stages:
 
     def __call__(self) -> StageRecorder | None:
         # One read of the storage: skipping finished stages writes nothing.
-        states = stage_states(self.spec, self.storage)
+        states = stage_states(self.spec, stage_trials(self.storage, self.spec))
         while self.position < len(self.spec.stages):
             stage = self.spec.stages[self.position]
             state = next(s for s in states if s.stage.name == stage.name)
@@ -308,13 +308,20 @@ class _Stages:
             self.progress.begin_stage(stage.name, len(state.planned), state.count(TrialState.COMPLETE),
                                       state.count(TrialState.FAIL), values=point_values(states),
                                       round=None if state.race is None else state.race.rounds)
-            return StageRecorder(
-                stage_study(self.storage, self.spec, stage), self.storage, state.todo,
-                distributions=stage_distributions(self.spec, stage, state.planned), make_config=self.make_config,
-                objective=self.spec.objective.metric, stale={k: t.number for k, t in state.stale.items()},
-                points=state.points(), sampler_seed=stage.sampler_seed,
-            )
+            return stage_recorder(self.spec, self.storage, state, self.make_config)
         return None
+
+
+def stage_recorder(spec: StudySpec, storage: BaseStorage, state: StageState,
+                   make_config: Callable[[PlannedTrial], dict]) -> StageRecorder:
+    """The recorder of what a stage has left to run (`state.todo`), reusing the trials a killed
+    driver left running and the TPE points already sampled."""
+    return StageRecorder(
+        stage_study(storage, spec, state.stage), storage, state.todo,
+        distributions=stage_distributions(spec, state.stage, state.planned), make_config=make_config,
+        objective=spec.objective.metric, stale={k: t.number for k, t in state.stale.items()},
+        points=state.points(), sampler_seed=state.stage.sampler_seed,
+    )
 
 
 def _adopt_unfinished(spec: StudySpec, storage: BaseStorage, states: list[StageState]) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -17,7 +17,10 @@ from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, Hyperparameter, TrainC
 from mmrest.errors import InputError
 from mmrest.metrics import HIGHER_IS_BETTER, METRIC_NAMES
 from mmrest.overrides import parse_assignments
-from mmrest.stats import DEFAULT_MIN_EFFECT, Schedule
+from mmrest.stats.defaults import DEFAULT_MIN_EFFECT
+
+if TYPE_CHECKING:
+    from mmrest.stats.schedule import Schedule
 
 Objective = Literal[tuple(f"valid_{m}" for m in METRIC_NAMES)]
 Metric = Literal[METRIC_NAMES]
@@ -232,6 +235,8 @@ class StudySpec(_Strict):
 
     def schedule(self) -> Schedule:
         """When comparisons are looked at: every racing round, or once for a plain seed list."""
+        from mmrest.stats.schedule import Schedule  # scipy: not needed to validate a spec
+
         n = len(self.start_seeds), len(self.max_seeds)
         return Schedule(start=n[0], max=n[1])
     def stage(self, name: str) -> StageSpec:

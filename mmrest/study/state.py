@@ -1,24 +1,24 @@
-"""Where a study stands, read from its Optuna storage: per stage, the plan and what is done.
+"""Where a study stands, from the trials its Optuna storage holds: per stage, the plan and what
+is done.
 
 The storage is the one source of truth: what `run --resume` skips, what `status` counts and what
-a refine stage is planned from all come from here, so they cannot disagree.
+a refine stage is planned from all come from here, so they cannot disagree. `stage_states` is a
+pure function of the spec and the recorded trials: the runner calls it after every stage or
+racing round, and a reader of the study (`mmrest.study.results.StudyResults`) once.
 """
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from mmrest.study.planner import PlannedTrial, Point, PointResult, plan_stage, stage_anchor, stage_points
 from mmrest.study.racing import RaceState, race_stage
 from mmrest.study.spec import StageSpec, StudySpec
-from mmrest.study.storage import stage_trials
-
-FINISHED = (TrialState.COMPLETE, TrialState.FAIL)
-UNFINISHED = (TrialState.RUNNING, TrialState.WAITING)
+from mmrest.trial_table import FINISHED_STATES, UNFINISHED_STATES, point_key
 
 
 @dataclass
@@ -28,22 +28,22 @@ class StageState:
     trials: list[FrozenTrial] = field(default_factory=list)
     race: RaceState | None = None  # a racing stage: its planned trials so far are the race's
 
-    def _keyed(self, states: tuple[TrialState, ...]) -> dict[str, FrozenTrial]:
+    def _keyed(self, states: tuple[str, ...]) -> dict[str, FrozenTrial]:
         # The lowest number wins, so a (never expected) duplicate cannot hide the original.
         out: dict[str, FrozenTrial] = {}
         for t in sorted(self.trials, key=lambda t: t.number):
-            if t.state in states and "key" in t.user_attrs:
+            if t.state.name in states and "key" in t.user_attrs:
                 out.setdefault(t.user_attrs["key"], t)
         return out
 
     @property
     def finished(self) -> dict[str, FrozenTrial]:
-        return self._keyed(FINISHED)
+        return self._keyed(FINISHED_STATES)
 
     @property
     def stale(self) -> dict[str, FrozenTrial]:
         """Trials a previous driver created but never finished (it was killed)."""
-        return {k: t for k, t in self._keyed(UNFINISHED).items() if k not in self.finished}
+        return {k: t for k, t in self._keyed(UNFINISHED_STATES).items() if k not in self.finished}
 
     @property
     def todo(self) -> list[PlannedTrial] | None:
@@ -66,24 +66,25 @@ class StageState:
         return {t.user_attrs["point"]: dict(t.params) for t in self.trials if "point" in t.user_attrs and t.params}
 
 
-def stage_states(spec: StudySpec, storage: BaseStorage) -> list[StageState]:
-    """Every stage's state in spec order; a refine stage is planned once its source finished."""
+def stage_states(spec: StudySpec, trials: Mapping[str, list[FrozenTrial]]) -> list[StageState]:
+    """Every stage's state in spec order, from each stage's recorded trials (by stage name; a
+    stage that never started has none); a refine stage is planned once its source finished."""
     states: dict[str, StageState] = {}
     for stage in spec.stages:
-        trials = list(stage_trials(storage, spec, stage))
+        own = list(trials.get(stage.name, ()))
         source = None
         if stage.refine is not None:
             if not states[stage.refine.source].is_finished:
-                states[stage.name] = StageState(stage, None, trials)
+                states[stage.name] = StageState(stage, None, own)
                 continue
             source = point_results(states[stage.refine.source])
         if spec.racing is not None and stage.design == "one_at_a_time":
             earlier = [t for s in states.values() for t in s.trials]
             race = race_stage(spec, stage, stage_points(spec, stage, source), stage_anchor(spec, stage, source),
-                              trials, earlier)
-            states[stage.name] = StageState(stage, race.planned, trials, race)
+                              own, earlier)
+            states[stage.name] = StageState(stage, race.planned, own, race)
         else:
-            states[stage.name] = StageState(stage, plan_stage(spec, stage, source), trials)
+            states[stage.name] = StageState(stage, plan_stage(spec, stage, source), own)
     return list(states.values())
 
 
@@ -101,11 +102,6 @@ def point_results(state: StageState) -> list[PointResult]:
         PointResult(point, varied, sum(values[i]) / len(values[i]) if values[i] else math.nan)
         for i, (point, varied) in meta.items()
     ]
-
-
-def point_key(trial_key: str) -> str:
-    """'coarse/k=5/seed=3' -> 'coarse/k=5': a point of a stage, whatever its seed."""
-    return trial_key.rsplit("/seed=", 1)[0]
 
 
 def point_values(states: list[StageState]) -> dict[str, list[float]]:

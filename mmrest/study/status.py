@@ -4,32 +4,44 @@ small records, then text.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from optuna.trial import TrialState
-
-from mmrest.study.folder import StudyFolder
 from mmrest.formatting import format_duration, format_value
+from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import plan_stage
-from mmrest.selection import DEFAULT_RULE, choose, get_rule
-from mmrest.selection.comparisons import seed_plans, study_pairings, valid_values
-from mmrest.study.results import ExtraStage, extra_stages, load_trials, study_facts
-from mmrest.trial_table import complete
+from mmrest.study.racing import RaceState
 from mmrest.study.spec import StudySpec
-from mmrest.study.state import StageState, best_point, stage_states
-from mmrest.study.storage import open_storage, storage_url
+from mmrest.study.state import StageState, best_point
 
 
 @dataclass
 class StageCounts:
+    """A stage's trials by state, and its race."""
+
     design: str
     planned: int | None  # None: a refine stage whose source has not finished
     done: int
     running: int
     failed: int
+    waiting: int = 0
     round: int | None = None  # racing: looks taken so far (None: the stage does not race)
     seeds: dict[str, int] | None = None  # racing: per point (base included), the seeds it has been given
     racing: dict[str, str] | None = None  # racing: per point, running / decided / futile / at max
+
+    @classmethod
+    def of(cls, design: str, planned: int | None, states: Iterable[str], race: RaceState | None = None
+           ) -> StageCounts:
+        """From the state names (COMPLETE, FAIL, RUNNING, WAITING) of the stage's trials."""
+        count = Counter(states)
+        return cls(
+            design=design, planned=planned, done=count["COMPLETE"], running=count["RUNNING"],
+            failed=count["FAIL"], waiting=count["WAITING"],
+            round=None if race is None else race.rounds,
+            seeds=None if race is None else dict(race.seeds),
+            racing=None if race is None else dict(race.status),
+        )
 
 
 @dataclass
@@ -54,22 +66,17 @@ class StudyStatus:
         return asdict(self)
 
 
-def study_status(folder: StudyFolder) -> StudyStatus:
-    spec = folder.read_spec()
-    url = storage_url(spec, folder)
-    storage = open_storage(url, where=f"{folder.spec_file}: storage")
-    states = stage_states(spec, storage)
-    run = folder.read_run()
-    stages = {s.stage.name: _counts(s) for s in states}
-    # Stages beyond the spec's (the `analysis` stage of `mmrest-study analyze`) count too.
-    stages.update({extra.name: _extra_counts(extra) for extra in extra_stages(spec, storage)})
+def study_status(spec: StudySpec, folder: StudyFolder, storage: str, states: list[StageState],
+                 extras: dict[str, StageCounts], run: dict, planner: dict[str, dict[int, float] | None]) -> StudyStatus:
+    """The status from a study's stages as read (mmrest.study.results.StudyResults.status);
+    `extras` counts the stages beyond the spec's (the `analysis` stage of `mmrest-study analyze`)."""
     best = best_point(states, spec.objective.mode)
     return StudyStatus(
         name=spec.name,
         folder=str(folder.root),
-        storage=url,
+        storage=storage,
         state=_state(folder, states, run),
-        stages=stages,
+        stages={**{s.stage.name: _counts(s) for s in states}, **extras},
         best=None if best is None else {"key": best.key, "value": best.mean, "seeds": best.seeds},
         objective=spec.objective.metric,
         started=run.get("started"),
@@ -77,17 +84,8 @@ def study_status(folder: StudyFolder) -> StudyStatus:
         elapsed_s=_elapsed(run),
         remaining_s=estimate_seconds(spec, states),
         unplanned=[s.stage.name for s in states if s.planned is None],
-        seed_planner=seed_planner(folder.root),
+        seed_planner=planner,
     )
-
-
-def seed_planner(study_dir) -> dict[str, dict[int, float] | None]:
-    """What more seeds would buy, from the study's paired differences so far (as the report)."""
-    trials, facts = load_trials(study_dir), study_facts(study_dir)
-    choices = choose(complete(trials), facts.tuning_stages(), facts.base_values, facts.objective,
-                     get_rule(DEFAULT_RULE), study_name=facts.name, base=facts.base)
-    levels, candidates = study_pairings(trials, facts, choices)
-    return seed_plans(valid_values(levels + candidates, facts))
 
 
 def estimate_seconds(spec: StudySpec, states: list[StageState]) -> float | None:
@@ -173,22 +171,8 @@ def _plan_line(spec: StudySpec, state: StageState) -> str:
 
 
 def _counts(state: StageState) -> StageCounts:
-    race = state.race
-    return StageCounts(
-        design=state.stage.design,
-        planned=None if state.planned is None else len(state.planned),
-        done=state.count(TrialState.COMPLETE),
-        running=state.count(TrialState.RUNNING),
-        failed=state.count(TrialState.FAIL),
-        round=None if race is None else race.rounds,
-        seeds=None if race is None else dict(race.seeds),
-        racing=None if race is None else dict(race.status),
-    )
-
-
-def _extra_counts(extra: ExtraStage) -> StageCounts:
-    return StageCounts(design=extra.design, planned=extra.planned, done=extra.count(TrialState.COMPLETE),
-                       running=extra.count(TrialState.RUNNING), failed=extra.count(TrialState.FAIL))
+    return StageCounts.of(state.stage.design, None if state.planned is None else len(state.planned),
+                          (t.state.name for t in state.trials), state.race)
 
 
 def _state(folder: StudyFolder, states: list[StageState], run: dict) -> str:

@@ -7,6 +7,7 @@ works instead; a cluster uses PostgreSQL.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
@@ -102,10 +103,28 @@ def stage_study(storage: BaseStorage, spec: StudySpec, stage: StageSpec) -> optu
     return study
 
 
-def stage_trials(storage: BaseStorage, spec: StudySpec, stage: StageSpec | str) -> list[FrozenTrial]:
-    """Every recorded trial of a stage; none when the stage never started."""
-    name = stage_study_name(spec, stage)
-    if name not in {s.study_name for s in storage.get_all_studies()}:
-        return []
-    study_id = storage.get_study_id_from_name(name)
-    return storage.get_all_trials(study_id, deepcopy=False)
+@dataclass(frozen=True)
+class RecordedStage:
+    """One Optuna study of a study (`<study>.<stage>`): its user attributes and its trials."""
+
+    name: str  # the stage's name
+    user_attrs: dict
+    trials: list[FrozenTrial]
+
+
+def recorded_stages(storage: BaseStorage, spec: StudySpec) -> dict[str, RecordedStage]:
+    """Every stage the storage holds for this study, by stage name, in one pass over the storage
+    (the spec's stages that started, and stages added later, such as the analysis)."""
+    prefix = stage_study_name(spec, "")
+    recorded = {}
+    for study in sorted(storage.get_all_studies(), key=lambda s: s.study_name):
+        if study.study_name.startswith(prefix):
+            trials = storage.get_all_trials(storage.get_study_id_from_name(study.study_name), deepcopy=False)
+            name = study.study_name.removeprefix(prefix)
+            recorded[name] = RecordedStage(name, dict(study.user_attrs), sorted(trials, key=lambda t: t.number))
+    return recorded
+
+
+def stage_trials(storage: BaseStorage, spec: StudySpec) -> dict[str, list[FrozenTrial]]:
+    """Every recorded trial of the study, by stage name (a stage that never started is absent)."""
+    return {name: stage.trials for name, stage in recorded_stages(storage, spec).items()}

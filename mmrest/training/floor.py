@@ -15,7 +15,6 @@ import numpy as np
 
 from mmrest.data.dataset import MODALITIES, MSADataset, Split
 from mmrest.metrics import msa_metrics
-from mmrest.training.batches import pooled_text
 
 # Half-decade steps: wide enough for standardised features from a few to a few thousand columns.
 ALPHAS = tuple(float(a) for a in 10.0 ** np.arange(-2.0, 5.01, 0.5))
@@ -96,6 +95,9 @@ def _ridge(data: MSADataset, name: str, modalities: tuple[str, ...], text_poolin
 
 def _features(split: Split, modalities: tuple[str, ...], *, text_pooling: str) -> np.ndarray:
     """(N, d) float64: the chosen modalities' vectors side by side, in the order given."""
+    # Imported here: reading a study's floor.json (every `status`) must not import torch.
+    from mmrest.training.batches import pooled_text
+
     parts = []
     for modality in modalities:
         if modality == "text":

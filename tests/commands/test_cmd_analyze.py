@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from report_browser import Chromium, chromium_binary, open_page
+from report_browser import open_page
 
 from mmrest.analysis.outputs import OUTPUTS_FILE, load_outputs
 from mmrest.analysis.stage import normal_config, plan_analysis
@@ -20,9 +20,8 @@ from mmrest.cli import main
 from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS
 from mmrest.metrics import METRIC_NAMES, msa_metrics
 from mmrest.report.build import compute_report
-from mmrest.study.folder import StudyFolder
-from mmrest.study.results import load_trials, study_facts
-from mmrest.study.status import StageCounts, study_status
+from mmrest.study.results import StudyResults
+from mmrest.study.status import StageCounts
 from mmrest.trial_table import StageFacts
 
 pytestmark = pytest.mark.slow
@@ -58,7 +57,7 @@ def studied(tmp_path_factory) -> Path:
 
 
 def test_the_analysis_stage_is_recorded_like_any_stage(studied):
-    trials = load_trials(studied)
+    trials = StudyResults.open(studied).trials
     rows = trials.loc[trials["stage"] == "analysis"]
     assert sorted(rows["key"]) == sorted(p.key for p in plan_analysis(CONFIG, [1, 2]))
     assert set(rows["design"]) == {"analysis"} and set(rows["state"]) == {"COMPLETE"}
@@ -70,11 +69,12 @@ def test_the_analysis_stage_is_recorded_like_any_stage(studied):
         # What Optuna recorded is what the saved outputs give.
         assert msa_metrics(outputs.pred, outputs.labels) == pytest.approx({m: getattr(row, f"test_{m}") for m in METRIC_NAMES})
         assert outputs.active.any() == (row.varied != NO_MMC)
-    facts = study_facts(studied)
+    results = StudyResults.open(studied)
+    facts = results.facts
     assert facts.stages[-1] == StageFacts("analysis", "analysis", {})
     assert (facts.planned, facts.done, facts.failed) == (12, 12, 0)
-    status = study_status(StudyFolder(studied))
-    assert status.stages["analysis"] == StageCounts(design="analysis", planned=6, done=6, running=0, failed=0)
+    assert results.status().stages["analysis"] == StageCounts(design="analysis", planned=6, done=6, running=0,
+                                                             failed=0)
     # The report's tuning numbers leave the analysis stage out.
     assert compute_report(trials, facts).choices.items[0].candidates == 3
 
@@ -83,7 +83,7 @@ def test_the_analysis_file_holds_the_three_analyses(studied):
     a = load_analysis(studied / ANALYSIS_FILE)
     assert a.config == CONFIG and a.config_source.startswith("from ") and a.missing == () and a.notes == ()
     assert [r.variant for r in a.ablation] == list(VARIANT_NAMES) and all(r.seeds == 2 for r in a.ablation)
-    trials = load_trials(studied)
+    trials = StudyResults.open(studied).trials
     full_mae = trials.loc[trials["key"].str.startswith("analysis/full/"), "test_mae"]
     assert a.ablation[0].cell("mae").value.mean == pytest.approx(full_mae.mean())
     by = {(r.variant, r.setting): r for r in a.variance}
@@ -108,7 +108,7 @@ def test_a_second_run_trains_nothing_and_recomputes_the_same(studied, capsys):
     out = capsys.readouterr().out
     assert "stage 'analysis'" not in out and "[analysis] start" not in out
     assert load_analysis(studied / ANALYSIS_FILE) == before and npz.stat().st_mtime_ns == stamp
-    assert len(load_trials(studied).query("stage == 'analysis'")) == 6
+    assert len(StudyResults.open(studied).trials.query("stage == 'analysis'")) == 6
 
 
 def test_an_analysis_with_nothing_to_train_needs_no_ray(studied):
@@ -142,40 +142,33 @@ def test_redo_trains_the_reports_choice_again(studied, tmp_path):
     copy = tmp_path / "tiny"
     shutil.copytree(studied, copy, ignore=shutil.ignore_patterns("ray"))
     assert main(["analyze", str(copy), "--redo"]) == 0
-    chosen = normal_config(compute_report(load_trials(copy), study_facts(copy)).choices.config)
+    chosen = normal_config(compute_report(StudyResults.open(copy).trials, StudyResults.open(copy).facts).choices.config)
     a = load_analysis(copy / ANALYSIS_FILE)
     assert a.config == chosen != CONFIG and a.config_source == "the report's choice, rule mean_rank"
-    rows = load_trials(copy).query("stage == 'analysis'")
+    rows = StudyResults.open(copy).trials.query("stage == 'analysis'")
     assert len(rows) == 6 and rows["gamma"].max() == chosen["gamma"]
     # The original study is untouched.
     assert load_analysis(studied / ANALYSIS_FILE).config == CONFIG
 
 
-def test_the_report_shows_the_three_sections(studied, tmp_path):
-    binary = chromium_binary()
-    if binary is None:
-        pytest.skip("no chromium on PATH (Debian: apt-get install chromium); the browser check needs it")
+def test_the_report_shows_the_three_sections(studied, tmp_path, browser):
     out = tmp_path / "tiny.html"
     assert main(["report", str(studied), "-o", str(out)]) == 0
     page_text = out.read_text(encoding="utf-8")
     for section in ("ablation", "variance", "cases"):
         assert f'<section id="{section}">' in page_text
     assert "another configuration than the one section" in page_text  # the report now picks another gamma
-    browser = Chromium(binary)
-    try:
-        page = open_page(browser, out, ready=(
-            "['fig4-plot', 'ablation-plot', 'variance-plot'].every(id => "
-            "document.getElementById(id).querySelector('.main-svg'))"))
-        assert page.log.problems() == [] and page.log.external_requests(page.url) == []
-        bars = page.evaluate("[...document.getElementById('variance-plot').querySelectorAll('.cartesianlayer > .subplot')]"
-                             ".map(s => s.querySelectorAll('.barlayer .point path').length)")
-        assert bars == [4, 4, 6]
-        # The ablation forest: the two variants' differences to the full model, one point each.
-        points = page.evaluate("document.querySelectorAll('#ablation-plot .scatterlayer .point').length")
-        assert points == 2
-        rows = page.evaluate("document.querySelectorAll('#case-table tr').length")
-        assert rows == 1 + 6 * 3
-    finally:
-        browser.close()
+    page = open_page(browser, out, ready=(
+        "['fig4-plot', 'ablation-plot', 'variance-plot'].every(id => "
+        "document.getElementById(id).querySelector('.main-svg'))"))
+    assert page.log.problems() == [] and page.log.external_requests(page.url) == []
+    bars = page.evaluate("[...document.getElementById('variance-plot').querySelectorAll('.cartesianlayer > .subplot')]"
+                         ".map(s => s.querySelectorAll('.barlayer .point path').length)")
+    assert bars == [4, 4, 6]
+    # The ablation forest: the two variants' differences to the full model, one point each.
+    points = page.evaluate("document.querySelectorAll('#ablation-plot .scatterlayer .point').length")
+    assert points == 2
+    rows = page.evaluate("document.querySelectorAll('#case-table tr').length")
+    assert rows == 1 + 6 * 3
     assert json.loads((studied / ANALYSIS_FILE).read_text())["study"] == "tiny"
     assert np.isfinite(load_analysis(studied / ANALYSIS_FILE).variance[0].total.mean)

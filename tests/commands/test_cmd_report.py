@@ -39,7 +39,7 @@ def test_a_missing_study_folder_is_refused_and_nothing_is_written(tmp_path, caps
 
 @pytest.fixture(scope="module")
 def tiny_study(tmp_path_factory):
-    pytest.importorskip("mmrest.study.results", reason="the study engine (issue 4) provides load_trials")
+    pytest.importorskip("mmrest.study.results", reason="the study engine (issue 4) provides StudyResults")
     root = tmp_path_factory.mktemp("e2e")
     spec = root / "tiny.yaml"
     spec.write_text(TINY_SPEC)

@@ -23,14 +23,15 @@ def test_values_follow_the_seed_list_with_failed_seeds_missing():
     trials = _table()
     raw = facts([oat_stage(xi=[3, 10]), oat_stage("fine", xi=[3, 5])], trials, seeds=(1, 2, 3))
     coarse, fine = level_pairings(trials, raw)
-    treatment, reference = coarse.values("valid_mae", raw.seeds)
-    np.testing.assert_allclose(treatment, [0.80, np.nan, 0.84])
-    np.testing.assert_allclose(reference, [0.71, 0.72, 0.73])
+    treatment, reference = coarse.values(["valid_mae", "valid_acc7"], raw.seeds)
+    np.testing.assert_allclose(treatment[:, 0], [0.80, np.nan, 0.84])
+    np.testing.assert_allclose(reference[:, 0], [0.71, 0.72, 0.73])
+    assert treatment.shape == reference.shape == (3, 2)
     assert (coarse.stage, coarse.param, coarse.value, coarse.reference) == ("coarse", "xi", 10.0, 3.0)
     # The fine stage's level is compared with the coarse stage's base point, seed by seed.
-    treatment, reference = fine.values("valid_mae", raw.seeds)
-    np.testing.assert_allclose(treatment, [0.76, 0.77, 0.78])
-    np.testing.assert_allclose(reference, [0.71, 0.72, 0.73])
+    treatment, reference = fine.values(["valid_mae"], raw.seeds)
+    np.testing.assert_allclose(treatment[:, 0], [0.76, 0.77, 0.78])
+    np.testing.assert_allclose(reference[:, 0], [0.71, 0.72, 0.73])
     assert [(c.stage, c.param, c.levels) for c in curves(trials, raw)] == [("coarse", "xi", (3.0, 10.0)),
                                                                           ("fine", "xi", (3.0, 5.0))]
 
@@ -42,7 +43,8 @@ def test_pooled_sd_weights_by_degrees_of_freedom():
     coarse = np.array([0.80 - 0.71, 0.84 - 0.73])  # seed 2 failed: two pairs, one degree of freedom
     fine = np.full(3, 0.05)  # three pairs, no spread, two degrees of freedom
     expected = math.sqrt((coarse.var(ddof=1) * 1 + fine.var(ddof=1) * 2) / 3)
-    assert pooled_sd([p.values("valid_mae", raw.seeds) for p in pairings]) == pytest.approx(expected)
+    assert pooled_sd([tuple(side[:, 0] for side in p.values(["valid_mae"], raw.seeds)) for p in pairings]) == \
+        pytest.approx(expected)
 
 
 def _tied_grid():

@@ -18,7 +18,7 @@ import pytest
 from optuna.trial import TrialState
 from study_helpers import free_port, run_on_head, tiny_spec, write_spec
 
-from mmrest.study.results import load_trials
+from mmrest.study.results import StudyResults
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +89,7 @@ def test_postgres_storage_and_an_external_ray_cluster(tmp_path, postgres_url, ra
     status = subprocess.run([sys.executable, "-m", "mmrest.cli", "status", str(studies / "cluster"), "--json"],
                             capture_output=True, text=True, check=True)
     assert json.loads(status.stdout)["storage"] == postgres_url
-    assert len(load_trials(studies / "cluster")) == 12
+    assert len(StudyResults.open(studies / "cluster").trials) == 12
 
     # The same name into the same database from another studies folder: refused, nothing run.
     again = run_on_head("run", str(spec), "--studies-dir", str(tmp_path / "other"),

@@ -17,10 +17,9 @@ from mmrest.config import STUDY_HYPERPARAMETERS
 from mmrest.metrics import METRIC_NAMES
 from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import plan_stage
-from mmrest.study.results import load_trials, study_facts
+from mmrest.study.results import StudyResults
 from mmrest.trial_table import COLUMNS, Objective
-from mmrest.study.state import point_results, stage_states
-from mmrest.study.storage import open_storage, storage_url
+from mmrest.study.state import point_results
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +72,7 @@ def test_one_at_a_time_points_move_one_hyperparameter(finished_study):
 def test_refine_stage_ran_exactly_its_plan(finished_study):
     folder = StudyFolder(finished_study)
     spec = folder.read_spec()
-    states = stage_states(spec, open_storage(storage_url(spec, folder), where="test"))
+    states = StudyResults.open(folder.root).states
     expected = plan_stage(spec, spec.stages[1], point_results(states[0]))
     fine = states[1].trials
     assert sorted(t.user_attrs["key"] for t in fine) == sorted(p.key for p in expected)
@@ -99,7 +98,7 @@ def test_refine_stage_ran_exactly_its_plan(finished_study):
 
 
 def test_load_trials_matches_the_contract(finished_study):
-    table = load_trials(finished_study)
+    table = StudyResults.open(finished_study).trials
     assert tuple(table.columns) == COLUMNS
     assert len(table) == 12 + len(table[table.stage == "fine"])
     assert table.key.is_unique
@@ -111,7 +110,7 @@ def test_load_trials_matches_the_contract(finished_study):
 
 
 def test_study_facts(finished_study):
-    facts = study_facts(finished_study)
+    facts = StudyResults.open(finished_study).facts
     assert facts.name == "e2e" and facts.seeds == (1, 2)
     assert facts.objective == Objective("valid_mae", higher_is_better=False)
     assert facts.base_values["k"] == 7 and facts.base_values["gamma"] == 0.05
@@ -129,7 +128,8 @@ def test_status_json(finished_study, capsys):
     assert status["storage"] == str((finished_study / "optuna.journal").resolve())
     assert status["state"] == "finished"
     assert status["stages"]["coarse"] == {"design": "one_at_a_time", "planned": 12, "done": 10, "running": 0, "failed": 2,
-                                          "round": None, "seeds": None, "racing": None}  # the seed list does not race
+                                          "waiting": 0, "round": None, "seeds": None,
+                                          "racing": None}  # the seed list does not race
     assert set(status["seed_planner"]) == set(METRIC_NAMES)
     plan = status["seed_planner"]["mae"]
     assert list(plan) == ["3", "5", "10", "20"] and plan["3"] > plan["20"] > 0

@@ -14,9 +14,8 @@ from simulated_study import digest, gaussian_results, metrics_for, random_result
 
 from mmrest.report.build import compute_report
 from mmrest.study.folder import StudyFolder
-from mmrest.study.results import load_trials, study_facts
+from mmrest.study.results import StudyResults
 from mmrest.study.spec import load_spec, validate_spec
-from mmrest.study.status import study_status
 
 pytestmark = pytest.mark.slow
 
@@ -34,13 +33,14 @@ CRASH_SPEC = {  # the spec of the report that found it; eta = 0, so v1 and alpha
 
 def _read(folder: StudyFolder):
     """What `status` and `report` compute from the folder (they failed on the broken shapes)."""
-    status = study_status(folder)
-    report = compute_report(load_trials(folder.root), study_facts(folder.root))
+    results = StudyResults.open(folder.root)
+    status = results.status()
+    report = compute_report(results.trials, results.facts)
     return status, report
 
 
 def _values(folder: StudyFolder) -> dict[str, float]:
-    trials = load_trials(folder.root)
+    trials = StudyResults.open(folder.root).trials
     return dict(zip(trials["key"], trials["value"]))
 
 
@@ -95,4 +95,4 @@ def test_random_small_studies_finish_readable_and_resume_to_the_same_trials(tmp_
     simulate_study(spec, killed, results, max_trials=int(rng.integers(1, total + 1)))
     simulate_study(spec, killed, results)
     assert _values(killed) == pytest.approx(_values(alone), nan_ok=True)
-    assert study_status(killed).stages == status.stages
+    assert StudyResults.open(killed.root).status().stages == status.stages

@@ -24,7 +24,7 @@ from mmrest.study.folder import StudyFolder
 from mmrest.study.recorder import stage_distributions
 from mmrest.study.spec import validate_spec
 from mmrest.study.state import stage_states
-from mmrest.study.storage import open_storage, stage_study, storage_url
+from mmrest.study.storage import open_storage, stage_study, stage_trials, storage_url
 
 pytestmark = pytest.mark.slow
 
@@ -130,7 +130,7 @@ def test_resume_adopts_half_made_trials(tmp_path, ray_head):
     folder = StudyFolder(tmp_path / "studies" / "half")
     folder.create(spec)
     storage = open_storage(storage_url(spec, folder), where="test")
-    state = stage_states(spec, storage)[0]
+    state = stage_states(spec, stage_trials(storage, spec))[0]
     study = stage_study(storage, spec, spec.stages[0])
     study.ask(stage_distributions(spec, spec.stages[0], state.planned))  # RUNNING, never labelled
     waiting = state.planned[3]
@@ -140,7 +140,7 @@ def test_resume_adopts_half_made_trials(tmp_path, ray_head):
                       "--ray-address", ray_head)
     assert run.returncode == 0, run.stdout + run.stderr
 
-    trials = stage_states(spec, storage)[0].trials
+    trials = stage_states(spec, stage_trials(storage, spec))[0].trials
     assert len(trials) == len(state.planned) + 1
     assert trials[0].state == TrialState.FAIL and "interrupted" in trials[0].user_attrs["error"]
     assert trials[1].user_attrs["key"] == waiting.key and trials[1].state == TrialState.COMPLETE
