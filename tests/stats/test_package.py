@@ -11,7 +11,7 @@ from mmrest.stats import DEFAULT_MIN_EFFECT
 PACKAGE = Path(mmrest.stats.__file__).parent
 # pandas only to hand statsmodels' AnovaRM the long table it requires.
 ALLOWED = {"numpy", "scipy", "statsmodels", "pandas", "mmrest"}
-ALLOWED_MMREST = {"mmrest.errors", "mmrest.metrics"}
+ALLOWED_MMREST = {"mmrest.errors", "mmrest.metrics", "mmrest.lazy"}
 
 
 def _imports(path):
