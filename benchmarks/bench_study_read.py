@@ -3,8 +3,8 @@ had a read side (a git worktree of `--old`), in the same run, on the same study.
 
 The study: a racing study of about 200 trials written into a real Optuna journal through the
 engine's own planning and recording code, with made-up results instead of training
-(tests/fixtures/simulated_study.py): three one-at-a-time curves of four levels each, seeds racing
-from 3 to 8, then a refine stage, the shape of `search_spaces/mosi_grid.yaml` at a smaller size.
+(tests/fixtures/simulated_study.py): six one-at-a-time curves (three of four levels, three of
+two), seeds racing from 3 to 10, then a refine stage: the shape of `search_spaces/mosi_grid.yaml`.
 
 Each command runs in a fresh interpreter, as a user runs it: `--repeats` times per code base,
 alternating old and new so that load on the machine falls on both; the medians are printed. A
@@ -43,11 +43,12 @@ SPEC = {
     "dataset": {"synthetic": "mosi", "seed": 0, "sizes": {"train": 64, "valid": 32, "test": 32}},
     "base": "mosi",
     "train": {"max_epochs": 2},
-    "seeds": {"list": list(range(1, 11)), "start": 3, "max": 8},
+    "seeds": {"list": list(range(1, 11)), "start": 3, "max": 10},
     "objective": {"metric": "valid_mae", "mode": "min"},
     "stages": [
         {"name": "coarse", "design": "one_at_a_time",
-         "params": {"k": [3, 5, 9, 12], "gamma": [0.0, 0.1, 0.2, 0.5], "eta": [0.0, 0.05, 0.1, 1.0]}},
+         "params": {"k": [3, 5, 9, 12], "gamma": [0.0, 0.1, 0.2, 0.5], "eta": [0.0, 0.05, 0.1, 1.0],
+                    "xi": [1.0, 10.0], "alpha": [0.5, 2.0], "v1": [0.4, 1.6]}},
         {"name": "fine", "design": "one_at_a_time", "refine": {"from": "coarse", "points": 2}},
     ],
 }
@@ -59,10 +60,15 @@ def effects(point: dict) -> float:
 
 
 def build(root: Path) -> Path:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = validate_spec(SPEC, source="bench_study_read")
     folder = StudyFolder(root / spec.name)
     trials = simulate_study(spec, folder, gaussian_results(effects, sd=1.0, seed=3))
-    print(f"study: {trials} trials in {folder.root}", flush=True)
+    if trials < 150:
+        raise SystemExit(f"the study has {trials} trials; this benchmark needs at least 150")
+    print(f"study: {trials} trials", flush=True)
     return folder.root
 
 
