@@ -141,6 +141,8 @@ class StageFacts:
     design: str
     params: dict[str, tuple[float, ...]]  # the sorted values each varied hyperparameter took
     log_ranges: frozenset[str] = frozenset()  # tpe: parameters whose spec range is log-scaled
+    # A racing stage: per point label, where its race left it (running, decided, futile, at max).
+    race: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def run_status(args: argparse.Namespace) -> int:
     from mmrest.study.results import StudyResults
     from mmrest.study.status import render_status
 
-    status = StudyResults.of(folder, spec).status()
+    status = StudyResults.of(folder, spec).status(planner=args.json)
     print(json.dumps(status.to_json(), indent=1) if args.json else render_status(status))
     return 0
 

@@ -60,6 +60,13 @@ def build_report(
     return out_html
 
 
+COMPARISON_COLUMNS = [
+    "kind", "stage", "param", "value", "reference", "metric", "seeds", "mean_difference", "ci95_low", "ci95_high", "p",
+    "test", "df", "p_sequential", "p_holm", "corrected_low", "corrected_high", "equivalence_low", "equivalence_high",
+    "min_effect", "verdict", "racing", "reading",
+]
+
+
 def comparisons_path(out_html: Path) -> Path:
     return out_html.with_name(f"{out_html.stem}_comparisons.csv")
 
@@ -70,9 +77,10 @@ def comparisons_table(judged: Verdicts) -> pd.DataFrame:
         {"kind": c.kind, "stage": c.stage, "param": c.param, "value": c.value, "reference": c.reference,
          "metric": c.metric, "seeds": c.judgement.difference.n, "mean_difference": c.judgement.difference.mean,
          "ci95_low": c.judgement.difference.ci_low, "ci95_high": c.judgement.difference.ci_high,
-         "p": c.judgement.difference.p, "p_sequential": c.judgement.p_sequential, "p_holm": c.judgement.p_holm,
+         "p": c.judgement.difference.p, "test": c.judgement.test, "df": c.judgement.df,
+         "p_sequential": c.judgement.p_sequential, "p_holm": c.judgement.p_holm,
          "corrected_low": c.judgement.corrected_low, "corrected_high": c.judgement.corrected_high,
-         "min_effect": judged.min_effect[c.metric], "verdict": c.verdict}
+         "equivalence_low": c.judgement.equivalence_low, "equivalence_high": c.judgement.equivalence_high,
+         "min_effect": judged.min_effect[c.metric], "verdict": c.verdict, "racing": c.racing, "reading": c.reading}
         for c in judged.comparisons
-    ], columns=["kind", "stage", "param", "value", "reference", "metric", "seeds", "mean_difference", "ci95_low",
-                "ci95_high", "p", "p_sequential", "p_holm", "corrected_low", "corrected_high", "min_effect", "verdict"])
+    ], columns=COMPARISON_COLUMNS)

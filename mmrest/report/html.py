@@ -128,7 +128,7 @@ def _final_section(report: Report) -> Markup:
     for c in report.choices.items:
         # Only candidates that differ from the chosen configuration in this parameter alone say
         # something about its value (in a grid, others share the value and differ elsewhere).
-        against = [x for x in report.verdicts.of(CANDIDATE, metric) if x.param == c.param and x.alike]
+        against = [x for x in report.verdicts.of(CANDIDATE, metric) if x.param == c.param]
         same = sorted({x.value for x in against if x.verdict != DIFFERS})
         is_paper = c.chosen is not None and same_value(c.chosen, c.paper)
         paper = None if is_paper else next((x for x in against if same_value(x.value, c.paper)), None)

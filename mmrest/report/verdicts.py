@@ -16,9 +16,12 @@ import pandas as pd
 from mmrest.metrics import METRIC_NAMES
 from mmrest.selection import Choices
 from mmrest.selection.comparisons import (
-    LEVEL, Curve, curve_tests, curves, judge, schedule, seed_plans, study_pairings, valid_values,
+    LEVEL, Curve, curve_tests, curves, judge, schedule, seed_plans, study_comparisons, valid_values,
 )
-from mmrest.stats import DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED, Judgement, OverallTest, paired_difference
+from mmrest.stats import (
+    AT_MAX, DECIDED, DIFFERS, FUTILE, NO_PRACTICAL_DIFFERENCE, RUNNING, UNDECIDED, Judgement, OverallTest,
+    paired_difference,
+)
 from mmrest.trial_table import BASE, ONE_AT_A_TIME, SPLITS, StudyFacts, finished, metric_column, point_key, same_value
 
 
@@ -33,11 +36,25 @@ class Comparison:
     reference: float
     metric: str
     judgement: Judgement
-    alike: bool = True  # the two points differ in `param` alone (mmrest.selection.comparisons.Pairing)
+    racing: str = ""  # a level of a racing stage: where its race left its point (running, futile, ...)
 
     @property
     def verdict(self) -> str:
         return self.judgement.verdict
+
+    @property
+    def reading(self) -> str:
+        """The verdict in words; an undecided level of a racing stage says why its point stopped."""
+        if self.verdict != UNDECIDED or not self.racing:
+            return self.verdict
+        n = self.judgement.difference.n
+        why = {
+            FUTILE: f"stopped at {n} seeds: neither verdict reachable by max",
+            DECIDED: f"stopped at {n} seeds, decided on the objective in its stage's race",
+            AT_MAX: f"ran the most seeds, {n}",
+            RUNNING: "still running: more seeds may tell",
+        }[self.racing]
+        return f"{UNDECIDED}: {why}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +96,7 @@ class Verdicts:
     min_effect: dict[str, float]
     seed_start: int
     seed_max: int
-    family_size: int  # comparisons judged together on one metric
+    family_size: int  # hypotheses judged together on one metric (mmrest.selection.family)
     comparisons: tuple[Comparison, ...]  # every metric
     curves: tuple[CurveVerdict, ...]  # every metric
     base: dict[str, dict[str, Band]]  # param -> metric column (valid_* and test_*) -> the base point's band
@@ -100,19 +117,21 @@ class Verdicts:
 
 def verdicts(trials: pd.DataFrame, facts: StudyFacts, choices: Choices) -> Verdicts:
     found = curves(trials, facts)
-    levels, candidates = study_pairings(trials, facts, choices, found)
-    pairings = levels + candidates
-    values = valid_values(pairings, facts)
+    study = study_comparisons(trials, facts, choices, found)
+    values = valid_values(study, facts)
     comparisons, curve_verdicts = [], []
     for metric in METRIC_NAMES:
-        judged = [Comparison(p.kind, p.stage, p.param, p.value, p.reference, metric, j, p.alike)
-                  for p, j in zip(pairings, judge(values[metric], metric, facts))] if pairings else []
+        race = {s.name: s.race for s in facts.stages}
+        judged = [Comparison(p.kind, p.stage, p.param, p.value, p.reference, metric, j,
+                             racing=race.get(p.stage, {}).get(p.label, "") if p.kind == LEVEL else "")
+                  for p, j in zip(study.pairings, judge(study, values[metric], metric, facts))]
         comparisons += judged
         curve_verdicts += _curve_verdicts(found, [c for c in judged if c.kind == LEVEL], metric, facts)
     return Verdicts(
         alpha=schedule(facts).alpha, min_effect=dict(facts.min_effect), seed_start=facts.seed_start,
-        seed_max=facts.seed_max, family_size=len(pairings), comparisons=tuple(comparisons), curves=tuple(curve_verdicts),
-        base=_bands(found, facts), planner=seed_plans(values), budget=_budget(trials, facts) if facts.racing else None,
+        seed_max=facts.seed_max, family_size=study.family.size, comparisons=tuple(comparisons),
+        curves=tuple(curve_verdicts), base=_bands(found, facts), planner=seed_plans(study, values, facts),
+        budget=_budget(trials, facts) if facts.racing else None,
     )
 
 

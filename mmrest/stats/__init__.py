@@ -11,7 +11,7 @@ from mmrest.lazy import lazy_exports
 _EXPORTS = {
     "defaults": ("DEFAULT_MIN_EFFECT",),
     "family": ("DIFFERS", "NO_PRACTICAL_DIFFERENCE", "UNDECIDED", "VERDICTS", "Holm", "Judgement", "holm",
-               "judge_family"),
+               "judge_comparisons", "judge_family", "FamilyData", "OWN", "POOLED"),
     "overall": ("OverallTest", "overall_test"),
     "paired": ("PairedDifference", "paired_difference"),
     "planner": ("PLANNER_SEEDS", "detectable_differences", "planned_power"),

@@ -33,7 +33,8 @@ class PairedDifference:
 
 
 class Tests(NamedTuple):
-    """Row-wise paired t-tests of equally long prefixes; arrays of shape (rows,), read-only."""
+    """Paired t-tests, one per entry of same-shaped arrays ((rows,) here, (families, comparisons)
+    in mmrest.stats.family), read-only."""
 
     n: np.ndarray
     mean: np.ndarray
@@ -42,10 +43,10 @@ class Tests(NamedTuple):
     high: np.ndarray
     p: np.ndarray
 
-    def difference(self, row: int) -> PairedDifference:
+    def difference(self, at: int | tuple[int, ...]) -> PairedDifference:
         return PairedDifference(
-            n=int(self.n[row]), mean=float(self.mean[row]), sd=float(self.sd[row]),
-            ci_low=float(self.low[row]), ci_high=float(self.high[row]), p=float(self.p[row]),
+            n=int(self.n[at]), mean=float(self.mean[at]), sd=float(self.sd[at]),
+            ci_low=float(self.low[at]), ci_high=float(self.high[at]), p=float(self.p[at]),
         )
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import stdtr, stdtrit
 
-from mmrest.stats.family import UNDECIDED, Judgement, judge_family
+from mmrest.stats.family import UNDECIDED, Judgement, judge_comparisons
 from mmrest.stats.schedule import Schedule
 
 RUNNING, DECIDED, FUTILE, AT_MAX = "running", "decided", "futile", "at max"
@@ -41,6 +41,7 @@ STATUSES = (RUNNING, DECIDED, FUTILE, AT_MAX)
 
 Pairs = Sequence[tuple[str, str]]
 PairRule = Pairs | Callable[[Mapping[str, np.ndarray]], Pairs]
+_BASE = ("the base point",)  # its key among the points judged: no point's name (a str) can equal it
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class Race:
     rounds: tuple[RoundPlan, ...]
     missing: tuple[str, ...]  # points the last plan gave a seed that the data does not hold yet
     base_missing: bool
+    lengths: dict[str, int]  # per point, the seeds the race has read of it
+    base_length: int
 
     @property
     def final(self) -> RoundPlan:
@@ -81,17 +84,25 @@ class Race:
 
 def race_round(
     points: Mapping[str, np.ndarray], base: np.ndarray, *, schedule: Schedule, min_effect: float,
-    pairs: Pairs = (),
+    pairs: Pairs = (), others: Pairs = (),
 ) -> RoundPlan:
-    """The plan after a round, from each point's values so far and the base's."""
+    """The plan after a round, from each point's values so far and the base's. `others` are
+    comparisons judged in the family (their Holm levels count) that give no point a seed: the
+    engine passes every pair of each curve's candidates, so that the race's family is the one
+    the report judges the stage in."""
     values = {name: _values(f"point {name!r}", v) for name, v in points.items()}
     base = _values("the base", base)
     _check_race(values, base, schedule, pairs)
+    _check_race(values, base, schedule, others)
     names = list(values)
-    comparisons = [(values[name], base) for name in names]
-    comparisons += [_common(values[a], values[b]) for a, b in pairs]
-    judgements = judge_family(comparisons, schedule=schedule, min_effect=min_effect)
-    lengths = np.array([treatment.size for treatment, _ in comparisons], dtype=np.int64)
+    comparisons = [(name, _BASE) for name in names] + [(a, b) for a, b in pairs]
+    judged = {frozenset(c) for c in comparisons}
+    extra = [(a, b) for a, b in others if frozenset((a, b)) not in judged]
+    # One stage, one pooling group: its points share the noise estimate (mmrest.stats.family).
+    judgements = judge_comparisons({**values, _BASE: base}, comparisons + extra, schedule=schedule,
+                                   min_effect=min_effect)[: len(comparisons)]
+    lengths = np.array([min(values[a].size, base.size if b is _BASE else values[b].size) for a, b in comparisons],
+                       dtype=np.int64)
     # A point that missed a round stopped then: its base comparison stays stopped.
     stopped = np.array([values[name].size < base.size for name in names] + [False] * len(pairs))
     status = _status(judgements, lengths, stopped, schedule, min_effect)
@@ -115,7 +126,7 @@ def race_round(
 
 def replay(
     points: Mapping[str, np.ndarray], base: np.ndarray, *, schedule: Schedule, min_effect: float,
-    pairs: PairRule = (), base_given: int = 0,
+    pairs: PairRule = (), others: Pairs = (), base_given: int = 0, spare: bool = False,
 ) -> Race:
     """Rebuild a race round by round from its stored values.
 
@@ -124,7 +135,9 @@ def replay(
     seeds the data does not hold yet (a round in progress). Values beyond what the rounds gave
     mean the data did not come from this race: ValueError. Only the first `base_given` values of
     the base may go unused: they were there before the race (an earlier stage ran the same point),
-    and a race that ends sooner than that earlier one simply reads fewer of them.
+    and a race that ends sooner than that earlier one simply reads fewer of them. With `spare`,
+    any values beyond the race's may go unused: a simulation that drew every seed in advance runs
+    the race on them (benchmarks/stats_calibration.py).
     """
     values = {name: _values(f"point {name!r}", v) for name, v in points.items()}
     base = _values("the base", base)
@@ -134,7 +147,7 @@ def replay(
     while True:
         prefix = {name: v[: length[name]] for name, v in values.items()}
         plan = race_round(prefix, base[:base_length], schedule=schedule, min_effect=min_effect,
-                          pairs=pairs(prefix) if callable(pairs) else pairs)
+                          pairs=pairs(prefix) if callable(pairs) else pairs, others=others)
         rounds.append(plan)
         missing = tuple(name for name in plan.next_seed if values[name].size <= length[name])
         base_missing = plan.base_next and base.size <= base_length
@@ -143,8 +156,10 @@ def replay(
         for name in plan.next_seed:
             length[name] += 1
         base_length += plan.base_next
-    _check_nothing_beyond(values, base, length, base_length, plan, base_given)
-    return Race(rounds=tuple(rounds), missing=missing, base_missing=base_missing)
+    if not spare:
+        _check_nothing_beyond(values, base, length, base_length, plan, base_given)
+    return Race(rounds=tuple(rounds), missing=missing, base_missing=base_missing, lengths=dict(length),
+                base_length=base_length)
 
 
 def _status(judgements: list[Judgement], lengths: np.ndarray, stopped: np.ndarray, schedule: Schedule,
@@ -159,31 +174,38 @@ def _status(judgements: list[Judgement], lengths: np.ndarray, stopped: np.ndarra
 def _futile(judgements: list[Judgement], lengths: np.ndarray, schedule: Schedule, min_effect: float) -> np.ndarray:
     """Predictive power of each verdict below `schedule.futility` (docs/statistics.md, "Futility").
 
-    With n pairs, mean m and sd s now and R more seeds to max (N = n + R), the mean of the R
-    future differences is predicted by m + s sqrt(1/n + 1/R) T with T ~ t_{n-1} (the prediction
-    interval of a future mean), so the mean at max is m + (R/N) s sqrt(1/n + 1/R) T. The final
-    look's corrected interval is about mean +- w, w = t_{N-1}(1 - a(max) h / (2 alpha)) s / sqrt(N),
-    with h the comparison's Holm level now. "differs" needs |mean| > w, "no practical difference"
-    |mean| < min_effect - w. The t distribution and its quantiles are scipy.special's stdtr and
-    stdtrit (what scipy.stats.t calls). No estimate yet (n < 2): not futile. No spread (s = 0):
-    more seeds change nothing, so an undecided comparison is futile.
+    With n pairs and mean m now, s the sd of differences the comparison's test uses (its own, or
+    the group's pooled one: se * sqrt(n) at its last look) with df degrees of freedom, and R more
+    seeds to max (N = n + R), the mean of the R future differences is predicted by
+    m + s sqrt(1/n + 1/R) T with T ~ t_df (the prediction interval of a future mean), so the mean at
+    max is m + (R/N) s sqrt(1/n + 1/R) T. At max the test's standard error is about s / sqrt(N),
+    with df_N = df (N - 1) / (n - 1) degrees of freedom (a test's df grow with its seeds). "differs"
+    needs |mean| > t_{df_N}(1 - a(max) h / (2 alpha)) s / sqrt(N), with h the comparison's Holm
+    level now; "no practical difference" needs |mean| < min_effect - t_{df_N}(1 - a(max)) s / sqrt(N)
+    (its TOST at the final look; earlier looks only add chances, so this is a lower bound). The t
+    distribution and its quantiles are scipy.special's stdtr and stdtrit. No estimate yet (n < 2):
+    not futile. No spread (s = 0): more seeds change nothing, so an undecided comparison is futile.
     """
     n = np.array([j.difference.n for j in judgements], dtype=np.float64)
     if n.size == 0 or not len(schedule.looks):
         return np.zeros(n.size, dtype=bool)
     m = np.array([j.difference.mean for j in judgements])
-    s = np.array([j.difference.sd for j in judgements])
+    s = np.array([j.se for j in judgements]) * np.sqrt(n)
+    df = np.array([j.df for j in judgements])
     h = np.array([j.level for j in judgements])
     remaining = np.maximum(schedule.max - lengths, 0)
     final = n + remaining
     with np.errstate(invalid="ignore", divide="ignore"):
-        w = stdtrit(final - 1, 1.0 - schedule.levels[-1] * h / schedule.alpha / 2.0) * s / np.sqrt(final)
+        df_final = df * (final - 1) / np.maximum(n - 1, 1)
+        se_final = s / np.sqrt(final)
+        w_differs = stdtrit(df_final, 1.0 - schedule.levels[-1] * h / schedule.alpha / 2.0) * se_final
+        w_equivalent = stdtrit(df_final, 1.0 - schedule.levels[-1]) * se_final
         spread = remaining / final * s * np.sqrt(1.0 / n + 1.0 / np.maximum(remaining, 1))
         scale = np.where(spread > 0, spread, 1.0)
-        df = np.maximum(n - 1, 1)
-        differs = stdtr(df, (m - w) / scale) + stdtr(df, (-w - m) / scale)
-        room = np.maximum(min_effect - w, 0.0)
-        equivalent = np.maximum(stdtr(df, (room - m) / scale) - stdtr(df, (-room - m) / scale), 0.0)
+        df_now = np.maximum(df, 1)
+        differs = stdtr(df_now, (m - w_differs) / scale) + stdtr(df_now, (-w_differs - m) / scale)
+        room = np.maximum(min_effect - w_equivalent, 0.0)
+        equivalent = np.maximum(stdtr(df_now, (room - m) / scale) - stdtr(df_now, (-room - m) / scale), 0.0)
     power = np.where(spread > 0, np.fmax(differs, equivalent), 0.0)
     return (n >= 2) & (power < schedule.futility)
 
@@ -193,11 +215,6 @@ def _values(name: str, values) -> np.ndarray:
     if v.ndim != 1:
         raise ValueError(f"{name}: need a 1-D array of per-seed values; got shape {v.shape}")
     return v
-
-
-def _common(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = min(a.size, b.size)
-    return a[:n], b[:n]
 
 
 def _check_race(values: dict[str, np.ndarray], base: np.ndarray, schedule: Schedule, pairs: Pairs) -> None:

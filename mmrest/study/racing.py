@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import combinations
 
 import numpy as np
 from optuna.trial import FrozenTrial
@@ -46,6 +47,7 @@ class RaceState:
     status: dict[str, str] = field(default_factory=dict)  # per point: running, decided, futile, at max
     verdicts: dict[str, str] = field(default_factory=dict)  # per point: its comparison with the base
     finished: bool = False
+    other_rules: bool = False  # its stored seeds follow other racing rules (an earlier version's)
 
 
 @dataclass(frozen=True)
@@ -122,25 +124,39 @@ def race_stage(spec: StudySpec, stage: StageSpec, points: list[PlannedPoint], an
     if base.size < start or any(values[p.label].size < start for p in racers):
         return RaceState(plan(dict.fromkeys((p.label for p in racers), start), start), rounds=0,
                          seeds={BASE: start, **{p.label: start for p in racers}})
-    race = replay_stage(held, racers, anchor, schedule=spec.schedule(), objective=_metric(spec),
-                        min_effect=spec.min_effect[_metric(spec)], paper=base_point(spec))
-    lengths = {p.label: values[p.label].size + (p.label in race.missing) for p in racers}
-    base_length = base.size + race.base_missing
+    replayed = partial(replay_stage, held, racers, anchor, schedule=spec.schedule(), objective=_metric(spec),
+                       min_effect=spec.min_effect[_metric(spec)], paper=base_point(spec))
+    try:
+        race, other_rules = replayed(), False
+    except ValueError:
+        # Seeds this version's race would not have given: the stage was raced under other rules
+        # (an earlier version's). Nothing stored is dropped: the race reads what its rules ask
+        # for, and goes on from there.
+        race, other_rules = replayed(spare=True), True
+    lengths = {p.label: max(values[p.label].size, race.lengths[p.label] + (p.label in race.missing))
+               for p in racers}
+    base_length = max(base.size, race.base_length + race.base_missing)
     return RaceState(plan(lengths, base_length), rounds=len(race.rounds), seeds={BASE: base_length, **lengths},
-                     status=dict(race.final.status), verdicts=race.final.verdicts, finished=race.finished)
+                     status=dict(race.final.status), verdicts=race.final.verdicts, finished=race.finished,
+                     other_rules=other_rules)
 
 
 def replay_stage(held: RaceValues, racers: list[PlannedPoint], anchor: Point, *, schedule: Schedule, objective: str,
-                 min_effect: float, paper: Point, rule: str = DEFAULT_RULE) -> Race:
+                 min_effect: float, paper: Point, rule: str = DEFAULT_RULE, spare: bool = False) -> Race:
     """The race of a stage's points (`racers`, each moving one hyperparameter of `anchor`)
-    rebuilt from their values, with the engine's racing pairs."""
+    rebuilt from their values, with the engine's racing pairs. `spare`: the values may go on
+    beyond the race's (a simulation that drew every seed in advance; mmrest.stats.replay)."""
     curves: dict[str, tuple[str, ...]] = {}
     for p in racers:
         curves[p.varied] = (*curves.get(p.varied, (BASE,)), p.label)
     pairs = ChosenPairs(curves=curves, configs={BASE: _config(anchor), **{p.label: _config(p.point) for p in racers}},
                         paper=_config(paper), metrics=held.metrics, objective=objective, rule=get_rule(rule))
+    # Every pair of a curve's levels is in the family too, as the report judges the stage: the
+    # chosen value is picked on the data (mmrest.selection.family), and a point the race stops as
+    # decided should stay decided in the report.
+    others = [(a, b) for labels in curves.values() for a, b in combinations(labels[1:], 2)]
     return replay({p.label: held.objective[p.label] for p in racers}, held.objective[BASE], schedule=schedule,
-                  min_effect=min_effect, pairs=pairs, base_given=held.base_given)
+                  min_effect=min_effect, pairs=pairs, others=others, base_given=held.base_given, spare=spare)
 
 
 def race_values(stage: str, racers: list[PlannedPoint], anchor: Point, trials: list[FrozenTrial],

@@ -27,7 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 from mmrest.config import STUDY_HYPERPARAMETERS, TrainConfig, make_config
 from mmrest.metrics import HIGHER_IS_BETTER
 from mmrest.selection import DEFAULT_RULE, Choices, choose_for_study
-from mmrest.selection.comparisons import seed_plans, study_pairings, valid_values
+from mmrest.selection.comparisons import seed_plans, study_comparisons, valid_values
 from mmrest.study.folder import StudyFolder
 from mmrest.study.planner import base_point
 from mmrest.study.rows import trial_row
@@ -105,7 +105,7 @@ class StudyResults:
     @cached_property
     def facts(self) -> StudyFacts:
         spec, run = self.spec, self.run
-        stages = [_stage_facts(spec, s.stage.name, s.stage.design, s.trials) for s in self.states]
+        stages = [_stage_facts(spec, s) for s in self.states]
         stages += [StageFacts(e.name, e.design, {}) for e in self.extras]
         counts = [*(s.count for s in self.states), *(e.count for e in self.extras)]
         return StudyFacts(
@@ -145,13 +145,16 @@ class StudyResults:
         return self._choices[rule]
 
     def seed_planner(self) -> dict[str, dict[int, float] | None]:
-        """What more seeds would buy, from the report's comparisons so far (its default rule)."""
-        levels, candidates = study_pairings(self.trials, self.facts, self.choices())
-        return seed_plans(valid_values(levels + candidates, self.facts))
+        """What more seeds would buy, from the report's comparisons so far (its default rule): a
+        simulation of a few seconds (mmrest.stats.planner)."""
+        study = study_comparisons(self.trials, self.facts, self.choices())
+        return seed_plans(study, valid_values(study, self.facts), self.facts)
 
-    def status(self) -> StudyStatus:
+    def status(self, *, planner: bool = False) -> StudyStatus:
+        """Where the study stands; with `planner`, the seed planner too (`status --json`)."""
         return study_status(self.spec, self.folder, self.storage_url, self.states,
-                            {e.name: e.counts() for e in self.extras}, self.run, self.seed_planner())
+                            {e.name: e.counts() for e in self.extras}, self.run,
+                            self.seed_planner() if planner else None)
 
 
 def text_path(config: TrainConfig) -> str:
@@ -167,9 +170,11 @@ def _extra(recorded: RecordedStage) -> ExtraStage:
                       planned=int(recorded.user_attrs.get("planned", len(recorded.trials))), trials=recorded.trials)
 
 
-def _stage_facts(spec: StudySpec, name: str, design: str, trials: list[FrozenTrial]) -> StageFacts:
+def _stage_facts(spec: StudySpec, state: StageState) -> StageFacts:
     """The values each hyperparameter took in a stage: for one_at_a_time, those on its own axis
-    (the points that vary it, plus the base point); otherwise those of every varying one."""
+    (the points that vary it, plus the base point); otherwise those of every varying one. A
+    racing stage also says where its race left each point."""
+    name, design, trials = state.stage.name, state.stage.design, state.trials
     if design == ONE_AT_A_TIME:
         varied = [t.user_attrs.get("varied") for t in trials]
         params = {name: tuple(sorted({float(t.params[name]) for t, v in zip(trials, varied) if v in (name, "base")}))
@@ -178,4 +183,5 @@ def _stage_facts(spec: StudySpec, name: str, design: str, trials: list[FrozenTri
         values = {p: tuple(sorted({float(t.params[p]) for t in trials if p in t.params})) for p in STUDY_HYPERPARAMETERS}
         params = {p: v for p, v in values.items() if len(v) > 1}
     ranges = spec.stage(name).ranges or {}
-    return StageFacts(name, design, params, frozenset(p for p, r in ranges.items() if r.log))
+    race = {} if state.race is None else dict(state.race.status)
+    return StageFacts(name, design, params, frozenset(p for p, r in ranges.items() if r.log), race)

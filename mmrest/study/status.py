@@ -29,6 +29,7 @@ class StageCounts:
     round: int | None = None  # racing: looks taken so far (None: the stage does not race)
     seeds: dict[str, int] | None = None  # racing: per point (base included), the seeds it has been given
     racing: dict[str, str] | None = None  # racing: per point, running / decided / futile / at max
+    other_rules: bool = False  # racing: its stored seeds follow an earlier version's rules (all are kept)
 
     @classmethod
     def of(cls, design: str, planned: int | None, states: Iterable[str], race: RaceState | None = None
@@ -41,6 +42,7 @@ class StageCounts:
             round=None if race is None else race.rounds,
             seeds=None if race is None else dict(race.seeds),
             racing=None if race is None else dict(race.status),
+            other_rules=race is not None and race.other_rules,
         )
 
 
@@ -59,15 +61,17 @@ class StudyStatus:
     remaining_s: float | None  # of the planned trials; None until a trial has finished
     unplanned: list[str]  # refine stages whose plan waits for their source stage
     # Per validation metric, the smallest difference detectable at 80 % power with 3, 5, 10, 20
-    # seeds, from the spread of the study's paired differences so far (None before any).
-    seed_planner: dict[str, dict[int, float] | None]
+    # seeds under the study's schedule, from the spread of its paired differences so far (None
+    # for a metric before any; None altogether where not asked for: only --json computes it).
+    seed_planner: dict[str, dict[int, float] | None] | None
 
     def to_json(self) -> dict:
         return asdict(self)
 
 
 def study_status(spec: StudySpec, folder: StudyFolder, storage: str, states: list[StageState],
-                 extras: dict[str, StageCounts], run: dict, planner: dict[str, dict[int, float] | None]) -> StudyStatus:
+                 extras: dict[str, StageCounts], run: dict,
+                 planner: dict[str, dict[int, float] | None] | None) -> StudyStatus:
     """The status from a study's stages as read (mmrest.study.results.StudyResults.status);
     `extras` counts the stages beyond the spec's (the `analysis` stage of `mmrest-study analyze`)."""
     best = best_point(states, spec.objective.mode)
@@ -109,6 +113,9 @@ def render_status(status: StudyStatus) -> str:
         lines.append(f"{name}: racing, {c.round} look(s) so far; seeds per point: "
                      + ", ".join(f"{p} {n}" + (f" ({c.racing[p]})" if p in c.racing else "")
                                  for p, n in c.seeds.items()))
+        if c.other_rules:
+            lines.append(f"{name}: raced under an earlier version's rules; every stored trial is kept, and the "
+                         "race reads and goes on by this version's")
     if racing:
         # A point the race decided can still read "undecided" in the report, whose family is larger.
         lines.append("(why racing stopped a point, judged on the objective among its stage's comparisons; "

@@ -1,12 +1,16 @@
 """Paired comparisons from a trial table: values aligned by the seed list, failed seeds missing,
-a refine stage's base point borrowed from the stage that ran it, and the pooled spread."""
+a refine stage's base point borrowed from the stage that ran it, the pooled spread, and the
+selection-aware family behind the final values."""
 import math
 
 import numpy as np
 import pytest
 from trial_tables import facts, oat_stage, table, trial
 
-from mmrest.selection.comparisons import curves, level_pairings, pooled_sd
+from mmrest.config import STUDY_HYPERPARAMETERS
+from mmrest.stats import Schedule
+
+from mmrest.selection.comparisons import LEVEL, curves, pooled_sd, study_comparisons, valid_values
 
 
 def _table():
@@ -19,19 +23,25 @@ def _table():
     return table(rows)
 
 
+def _levels(trials, raw):
+    from mmrest.selection import choose_for_study
+
+    study = study_comparisons(trials, raw, choose_for_study(trials, raw))
+    return study, valid_values(study, raw)["mae"]
+
+
 def test_values_follow_the_seed_list_with_failed_seeds_missing():
     trials = _table()
     raw = facts([oat_stage(xi=[3, 10]), oat_stage("fine", xi=[3, 5])], trials, seeds=(1, 2, 3))
-    coarse, fine = level_pairings(trials, raw)
-    treatment, reference = coarse.values(["valid_mae", "valid_acc7"], raw.seeds)
-    np.testing.assert_allclose(treatment[:, 0], [0.80, np.nan, 0.84])
-    np.testing.assert_allclose(reference[:, 0], [0.71, 0.72, 0.73])
-    assert treatment.shape == reference.shape == (3, 2)
+    study, mae = _levels(trials, raw)
+    coarse, fine = study.of(LEVEL)
+    np.testing.assert_allclose(mae[coarse.treatment_id], [0.80, np.nan, 0.84])
+    np.testing.assert_allclose(mae[coarse.reference_id], [0.71, 0.72, 0.73])
     assert (coarse.stage, coarse.param, coarse.value, coarse.reference) == ("coarse", "xi", 10.0, 3.0)
     # The fine stage's level is compared with the coarse stage's base point, seed by seed.
-    treatment, reference = fine.values(["valid_mae"], raw.seeds)
-    np.testing.assert_allclose(treatment[:, 0], [0.76, 0.77, 0.78])
-    np.testing.assert_allclose(reference[:, 0], [0.71, 0.72, 0.73])
+    np.testing.assert_allclose(mae[fine.treatment_id], [0.76, 0.77, 0.78])
+    np.testing.assert_allclose(mae[fine.reference_id], [0.71, 0.72, 0.73])
+    assert fine.reference_id[0] == "fine"  # the base point as the fine stage reads it (its pooling group)
     assert [(c.stage, c.param, c.levels) for c in curves(trials, raw)] == [("coarse", "xi", (3.0, 10.0)),
                                                                           ("fine", "xi", (3.0, 5.0))]
 
@@ -39,12 +49,12 @@ def test_values_follow_the_seed_list_with_failed_seeds_missing():
 def test_pooled_sd_weights_by_degrees_of_freedom():
     trials = _table()
     raw = facts([oat_stage(xi=[3, 10]), oat_stage("fine", xi=[3, 5])], trials, seeds=(1, 2, 3))
-    pairings = level_pairings(trials, raw)
+    study, mae = _levels(trials, raw)
     coarse = np.array([0.80 - 0.71, 0.84 - 0.73])  # seed 2 failed: two pairs, one degree of freedom
     fine = np.full(3, 0.05)  # three pairs, no spread, two degrees of freedom
     expected = math.sqrt((coarse.var(ddof=1) * 1 + fine.var(ddof=1) * 2) / 3)
-    assert pooled_sd([tuple(side[:, 0] for side in p.values(["valid_mae"], raw.seeds)) for p in pairings]) == \
-        pytest.approx(expected)
+    pairs = [(mae[p.treatment_id], mae[p.reference_id]) for p in study.of(LEVEL)]
+    assert pooled_sd(pairs) == pytest.approx(expected)
 
 
 def _tied_grid():
@@ -64,21 +74,50 @@ def _tied_grid():
 
 
 def test_candidates_are_compared_with_the_configuration_the_choice_picked():
-    from mmrest.selection import DEFAULT_RULE, choose, get_rule
-    from mmrest.selection.comparisons import candidate_pairings
-    from mmrest.trial_table import StageFacts, complete
+    from mmrest.selection import choose_for_study
+    from mmrest.selection.comparisons import CANDIDATE
+    from mmrest.trial_table import StageFacts
 
     trials = _tied_grid()
     raw = facts([StageFacts("grid", "grid", {"alpha": (0.5, 1.0, 2.0), "xi": (1.0, 10.0)})], trials, seeds=(1, 2, 3))
-    choices = choose(complete(trials), raw.tuning_stages(), raw.base_values, raw.objective,
-                     get_rule(DEFAULT_RULE), study_name="x", base="mosi")
+    choices = choose_for_study(trials, raw)
     assert choices.config["xi"] == 10.0
-    pairings = candidate_pairings(trials, raw, choices)
-    for p in pairings:
-        assert set(p.reference_rows["xi"]) == {10.0} and set(p.reference_rows["alpha"]) == {1.0}
-    # Only the candidates that differ from the chosen configuration in the parameter alone are alike.
-    alike = {(p.param, p.value) for p in pairings if p.alike}
-    assert alike == {("alpha", 0.5), ("alpha", 2.0), ("xi", 1.0)}
+    study = study_comparisons(trials, raw, choices)
+    candidates = study.of(CANDIDATE)
+    chosen = ("grid", tuple(choices.config[p] for p in STUDY_HYPERPARAMETERS))
+    assert all(p.reference_id == chosen for p in candidates)
+    # Shown: the candidates on the chosen configuration's lines, which differ from it in one
+    # parameter alone.
+    assert {(p.param, p.value) for p in candidates} == {("alpha", 0.5), ("alpha", 2.0), ("xi", 1.0)}
+    # Judged: every pair on every line of the grid, since the chosen line was picked on the data:
+    # along alpha, two lines (xi = 1, xi = 10) of three points, 3 pairs each; along xi, three
+    # lines (one per alpha) of two points, 1 pair each.
+    assert study.family.size == 2 * 3 + 3 * 1
+
+
+def test_the_family_holds_every_pair_of_a_curves_candidates_once():
+    from mmrest.selection import choose_for_study
+    from mmrest.selection.comparisons import CANDIDATE
+
+    trials = table([trial(varied="base", seed=s, valid={"mae": 0.85 + 0.01 * s}) for s in (1, 2, 3)]
+                   + [trial(varied="alpha", alpha=a, seed=s, valid={"mae": 0.70 + 0.1 * a + 0.02 * s ** 2})
+                      for a in (0.5, 2.0, 4.0) for s in (1, 2, 3)])
+    raw = facts([oat_stage(alpha=[0.5, 1.0, 2.0, 4.0])], trials, seeds=(1, 2, 3))
+    study = study_comparisons(trials, raw, choose_for_study(trials, raw))
+    # Three levels against the base, three candidates against the chosen value (alpha = 0.5): the
+    # level and the candidate comparisons of the same two points are one hypothesis, and the
+    # family holds all 6 pairs of the 4 candidates.
+    assert len(study.of(LEVEL)) == 3 and len(study.of(CANDIDATE)) == 3
+    assert study.family.size == 6
+    # The base against the chosen 0.5, and 0.5 against the base, read one test the two ways round.
+    values = valid_values(study, raw)["mae"]
+    judged = study.family.judge(values, schedule=Schedule(start=3, max=3), min_effect=0.01)
+    level = next(j for p, j in zip(study.pairings, judged) if p.kind == LEVEL and p.value == 0.5)
+    candidate = next(j for p, j in zip(study.pairings, judged) if p.kind == CANDIDATE and p.value == 1.0)
+    assert candidate.difference.mean == pytest.approx(-level.difference.mean)
+    assert (candidate.corrected_low, candidate.corrected_high) == pytest.approx(
+        (-level.corrected_high, -level.corrected_low))
+    assert candidate.p_holm == level.p_holm
 
 
 def test_a_later_stage_with_only_failed_trials_does_not_break_the_candidates():

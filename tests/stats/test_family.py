@@ -1,4 +1,5 @@
-"""A family's verdicts: Holm against statsmodels, P* by hand, the interval-verdict identity."""
+"""A family's verdicts: Holm against statsmodels, P* by hand, the interval-verdict identity, the
+pooled test against statsmodels' OLS, equivalence against statsmodels' TOST."""
 import gc
 
 import numpy as np
@@ -6,7 +7,13 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from mmrest.stats import DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED, Schedule, holm, judge_family
+import statsmodels.api as sm
+from statsmodels.stats.weightstats import ttost_paired
+
+from mmrest.stats import (
+    DIFFERS, NO_PRACTICAL_DIFFERENCE, UNDECIDED, Schedule, holm, judge_comparisons, judge_family,
+)
+from mmrest.stats.family import OWN, POOLED
 
 
 def test_holm_decides_as_statsmodels_and_gives_each_its_level():
@@ -107,7 +114,21 @@ def test_the_corrected_interval_excludes_zero_exactly_when_holm_rejects():
     assert min(checked.values()) > 20  # both sides of the identity were exercised
 
 
-def test_equivalence_needs_the_corrected_interval_inside_the_band():
+def test_equivalence_at_one_look_is_statsmodels_tost_at_alpha():
+    rng = np.random.default_rng(21)
+    schedule, delta = Schedule(start=8, max=8), 0.6
+    pairs = [(rng.normal(effect, 0.3, 8), rng.normal(0, 0.3, 8)) for effect in rng.uniform(-1.0, 1.0, 300)]
+    judged = {NO_PRACTICAL_DIFFERENCE: 0, "other": 0}
+    for (t, r), j in zip(pairs, judge_family(pairs, schedule=schedule, min_effect=delta)):
+        if j.verdict == DIFFERS:
+            continue
+        tost_p = ttost_paired(t, r, -delta, delta)[0]
+        assert (j.verdict == NO_PRACTICAL_DIFFERENCE) == (tost_p < 0.05)
+        judged[NO_PRACTICAL_DIFFERENCE if tost_p < 0.05 else "other"] += 1
+    assert min(judged.values()) > 30  # both verdicts were exercised
+
+
+def test_equivalence_needs_the_equivalence_interval_inside_the_band():
     rng = np.random.default_rng(5)
     base = rng.normal(0, 1, 20)
     wobble = rng.normal(0, 0.01, 20)
@@ -136,6 +157,7 @@ def test_more_seeds_never_undo_differs():
             now = np.array([v == DIFFERS for v in verdicts])
             assert not (seen & ~now).any()
             seen |= now
+        assert seen.any()  # a differs appeared, so there was something to undo
 
 
 def test_a_comparison_before_its_first_look_is_undecided():
@@ -156,3 +178,99 @@ def test_an_empty_family_has_no_judgements():
 def test_bad_families_are_refused(pairs, min_effect, message):
     with pytest.raises(ValueError, match=message):
         judge_family(pairs, schedule=Schedule(start=3, max=5), min_effect=min_effect)
+
+
+def _two_way_residual(y: np.ndarray) -> tuple[float, float]:
+    """Oracle: statsmodels' OLS of y[point, seed] on point and seed dummies: (residual MS, df)."""
+    points, seeds = y.shape
+    design = np.column_stack([np.ones(y.size)] +
+                             [np.repeat(np.arange(points) == p, seeds) for p in range(1, points)] +
+                             [np.tile(np.arange(seeds) == s, points) for s in range(1, seeds)]).astype(float)
+    fit = sm.OLS(y.reshape(-1), design).fit()
+    return float(fit.scale), float(fit.df_resid)
+
+
+def _pooled_family(rng, points=6, seeds=5, spread=None):
+    """A base and points-1 treatments sharing a seed effect; `spread` per treatment's noise sd."""
+    seed_effect = rng.normal(0, 2, seeds)
+    spread = spread or [1.0] * (points - 1)
+    values = {"base": seed_effect + rng.normal(0, 1, seeds)}
+    values |= {f"p{i}": seed_effect + rng.normal(0.3 * i, sd, seeds) for i, sd in enumerate(spread)}
+    return values, [(f"p{i}", "base") for i in range(points - 1)]
+
+
+def test_the_pooled_test_is_the_seed_blocked_models_contrast():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        values, comparisons = _pooled_family(rng)
+        y = np.array([values[k] for k in ["base", *(t for t, _ in comparisons)]])
+        variance, df = _two_way_residual(y)
+        judged = judge_comparisons(values, comparisons, schedule=Schedule(start=5, max=5), min_effect=0.1)
+        for (t, r), j in zip(comparisons, judged):
+            d = values[t] - values[r]
+            if j.test == POOLED:
+                se = np.sqrt(2 * variance / d.size)
+                assert (j.df, j.se) == pytest.approx((df, se))
+                p = 2 * stats.t.sf(abs(d.mean() / se), df)  # the contrast's t-test in the model
+                assert j.p_sequential == pytest.approx(p)
+                assert d.var(ddof=1) <= 2 * variance  # the guard let it pool
+            else:
+                assert d.var(ddof=1) > 2 * variance and j.df == d.size - 1
+                assert j.p_sequential == pytest.approx(stats.ttest_rel(values[t], values[r]).pvalue)
+
+
+def test_a_comparison_noisier_than_its_group_keeps_its_own_test():
+    rng = np.random.default_rng(4)
+    seen = {OWN: 0, POOLED: 0}
+    for _ in range(30):
+        values, comparisons = _pooled_family(rng, spread=[1.0, 1.0, 1.0, 1.0, 6.0])
+        judged = judge_comparisons(values, comparisons, schedule=Schedule(start=5, max=5), min_effect=0.1)
+        noisy = judged[-1]
+        y = np.array([values[k] for k in ["base", *(t for t, _ in comparisons)]])
+        variance, _ = _two_way_residual(y)
+        d = values["p4"] - values["base"]
+        assert (noisy.test == OWN) == (d.var(ddof=1) > 2 * variance)
+        seen[noisy.test] += 1
+    assert seen[OWN] > seen[POOLED]  # six times noisier: mostly its own test
+
+
+def test_points_missing_a_seed_leave_the_pool_but_keep_their_comparison():
+    rng = np.random.default_rng(9)
+    values, comparisons = _pooled_family(rng)
+    values["p0"] = values["p0"].copy()
+    values["p0"][2] = np.nan  # a failed trial
+    y = np.array([values[k] for k in ["base", "p1", "p2", "p3", "p4"]])
+    variance, df = _two_way_residual(y)
+    judged = judge_comparisons(values, comparisons, schedule=Schedule(start=5, max=5), min_effect=0.1)
+    assert judged[0].difference.n == 4
+    pooled = [j for j in judged if j.test == POOLED]
+    assert pooled and all(j.df == df for j in pooled)
+    if judged[0].test == POOLED:
+        assert judged[0].se == pytest.approx(np.sqrt(2 * variance / 4))
+
+
+def test_constant_differences_keep_their_exact_definition_in_a_pool():
+    rng = np.random.default_rng(10)
+    values, comparisons = _pooled_family(rng)
+    values["base"] = np.round(values["base"] * 64) / 64  # binary fractions: the shift below is exact
+    values["same"] = values["base"].copy()  # a hyperparameter the setting never reads
+    values["shifted"] = values["base"] + 0.25
+    judged = judge_comparisons(values, [*comparisons, ("same", "base"), ("shifted", "base")],
+                               schedule=Schedule(start=5, max=5), min_effect=0.1)
+    same, shifted = judged[-2:]
+    assert (same.test, same.p_sequential, same.equivalence_low, same.equivalence_high) == (OWN, 1.0, 0.0, 0.0)
+    assert same.verdict == NO_PRACTICAL_DIFFERENCE
+    assert (shifted.test, shifted.p_sequential, shifted.verdict) == (OWN, 0.0, DIFFERS)
+
+
+def test_groups_pool_only_their_own_points():
+    rng = np.random.default_rng(12)
+    quiet, comparisons = _pooled_family(rng)
+    loud = {f"loud-{k}": 10 * v for k, v in _pooled_family(rng)[0].items()}
+    loud_comparisons = [(f"loud-{t}", f"loud-{r}") for t, r in comparisons]
+    together = judge_comparisons({**quiet, **loud}, comparisons + loud_comparisons,
+                                 schedule=Schedule(start=5, max=5), min_effect=0.1,
+                                 groups=["quiet"] * 5 + ["loud"] * 5)
+    alone = judge_comparisons(quiet, comparisons, schedule=Schedule(start=5, max=5), min_effect=0.1)
+    for a, b in zip(together[:5], alone):
+        assert (a.test, a.se, a.df) == (b.test, pytest.approx(b.se), b.df)
