@@ -129,7 +129,7 @@ def test_status_json(finished_study, capsys):
     assert status["state"] == "finished"
     assert status["stages"]["coarse"] == {"design": "one_at_a_time", "planned": 12, "done": 10, "running": 0, "failed": 2,
                                           "waiting": 0, "round": None, "seeds": None,
-                                          "racing": None}  # the seed list does not race
+                                          "racing": None, "other_rules": False}  # the seed list does not race
     assert set(status["seed_planner"]) == set(METRIC_NAMES)
     plan = status["seed_planner"]["mae"]
     assert list(plan) == ["3", "5", "10", "20"] and plan["3"] > plan["20"] > 0
