@@ -2,7 +2,8 @@
 
 The training step clusters every batch, so this must not leave the device nor wait on the host:
 restarts run as one batch, and on an accelerator the Lloyd iterations run to their cap with no
-convergence check (each check would be one host sync).
+convergence check (each check would be one host sync), and a cluster left empty is re-seeded with
+shapes fixed by the input's (no boolean indexing, no count read on the host).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch
 from torch import Tensor
 
 class KMeansResult(NamedTuple):
-    centers: Tensor  # (k, d); a center that got no point keeps its previous position
+    centers: Tensor  # (k, d); a center that got no point and could not be re-seeded keeps its position
     assignment: Tensor  # (n,) long index of each point's nearest center
     inertia: Tensor  # scalar: sum of squared distances of points to their centers
 
@@ -33,10 +34,22 @@ def kmeans(
     iterations, and the restart with the lowest inertia is kept; `seed` seeds a generator on
     x's device, so a seed gives the same result on the same device. With init (k, d): Lloyd
     iterations from those centers (no randomness), which keeps cluster identities stable from
-    one batch to the next. In both modes a cluster that loses all its points keeps its previous
-    center, so an index always names the same cluster; the caller sees it as empty in the
-    assignment. With fewer distinct points than k, the spare centers duplicate points and stay
-    empty. At most `iters` Lloyd iterations; they stop early once assignments stop changing.
+    one batch to the next.
+
+    In both modes a cluster that loses all its points is re-seeded in the update step, as
+    scikit-learn's Lloyd does (`_relocate_empty_clusters_dense`): the rows farthest from their
+    assigned centers move, one to each empty cluster, the farthest to the empty cluster of lowest
+    index, and leave their old cluster's sum. Without that, a warm start from a center far from
+    every row never gets a row again (docs/model.md, "Dead clusters"). Where ours differs, and
+    why: a row is not taken when it equals the row before it in that order (a copy), nor when its
+    cluster has no other distinct value after it in that order (scikit-learn would then empty
+    that cluster and leave its center at the origin, or leave two clusters on one point); ties
+    in distance go to the lower row index (scikit-learn's argpartition leaves their order, and
+    with more than two empty clusters the order of the farthest rows, unspecified). Every other
+    cluster keeps its index, so identities stay stable. A cluster that no row can re-seed (fewer
+    distinct points than k) keeps its previous center and stays empty; the caller sees it as
+    empty in the assignment. At most `iters` Lloyd iterations; they stop early once assignments
+    stop changing and no cluster is empty.
     """
     _check_args(x, k, init, n_init, iters)
     with torch.no_grad():
@@ -86,15 +99,17 @@ def _kmeans_plus_plus(x: Tensor, k: int, n_init: int, generator: torch.Generator
 
 def _lloyd(x: Tensor, centers: Tensor, iters: int, *, check: bool) -> tuple[Tensor, Tensor]:
     """Lloyd iterations on a batch of center sets (r, k, d); returns the centers and each
-    point's nearest center among them. With `check`, stop once no assignment changes; without,
-    run all `iters`: a fixed point maps to itself, so both give the same result."""
+    point's nearest center among them. With `check` (reading values on the host is free), stop
+    once no assignment changes and no cluster is empty, and re-seed only when one is; without,
+    run all `iters` and the re-seeding on every one: an assignment with no empty cluster is left
+    as it is by the re-seeding and maps to itself, so both give the same result."""
     points = x.expand(centers.shape[0], -1, -1)  # (r, n, d), a view
     clusters = torch.arange(centers.shape[1], device=x.device)
     assignment = _nearest(points, centers)
     for _ in range(iters):
-        centers = _means(points, assignment, centers, clusters)
+        centers, had_empty = _means(points, assignment, centers, clusters, check=check)
         previous, assignment = assignment, _nearest(points, centers)
-        if check and torch.equal(assignment, previous):
+        if check and not had_empty and torch.equal(assignment, previous):
             break
     return centers, assignment
 
@@ -106,13 +121,49 @@ def _nearest(points: Tensor, centers: Tensor) -> Tensor:
     return torch.baddbmm(sq_norms, points, centers.transpose(1, 2), alpha=-2).argmin(2)
 
 
-def _means(points: Tensor, assignment: Tensor, centers: Tensor, clusters: Tensor) -> Tensor:
-    """Mean of each cluster's points; an empty cluster keeps its center."""
+def _means(
+    points: Tensor, assignment: Tensor, centers: Tensor, clusters: Tensor, *, check: bool
+) -> tuple[Tensor, bool]:
+    """Mean of each cluster's points after re-seeding the empty clusters (see kmeans); a
+    cluster still empty keeps its center. Also returns, with `check`, whether a cluster was empty
+    (always True without: finding out would be a host sync)."""
     # A one-hot product rather than index_add: the same summation order on every device.
     member = (assignment.unsqueeze(2) == clusters).to(points.dtype)  # (r, n, k)
+    empty = member.sum(1) == 0  # (r, k)
+    had_empty = bool(empty.any()) if check else True
+    if had_empty:
+        # Where no cluster is empty this changes nothing, bit for bit: the accelerator runs it
+        # every time rather than ask the host whether it is needed.
+        member = _reseed(points, assignment, centers, member, empty)
     counts = member.sum(1).unsqueeze(2)
     sums = torch.bmm(member.transpose(1, 2), points)
-    return torch.where(counts > 0, sums / counts.clamp_min(1), centers)
+    return torch.where(counts > 0, sums / counts.clamp_min(1), centers), had_empty
+
+
+def _reseed(points: Tensor, assignment: Tensor, centers: Tensor, member: Tensor, empty: Tensor) -> Tensor:
+    """The membership (r, n, k) with the j-th empty cluster given the j-th farthest eligible row.
+
+    Shapes depend only on (r, n, k): a sort of every row instead of a data-sized selection, and
+    the pairing of empty clusters with rows by running counts (cumsum) instead of indexing."""
+    far = (points - _gather_rows(centers, assignment)).pow(2).sum(2)  # (r, n): to the assigned center
+    # A stable sort: equal distances keep row order, the same on every device (topk's is unspecified).
+    order = far.sort(dim=1, descending=True, stable=True).indices  # (r, n)
+    in_order = member.gather(1, order.unsqueeze(2).expand_as(member)).long()  # (r, n, k)
+    # Equal rows have one nearest center and one distance, so they sort next to each other: a
+    # row equal to the one before it is a copy, and the others are the cluster's distinct values.
+    sorted_points = points.gather(1, order.unsqueeze(2).expand_as(points))
+    copy = torch.zeros_like(far, dtype=torch.bool)
+    copy[:, 1:] = (sorted_points[:, 1:] == sorted_points[:, :-1]).all(2)
+    distinct = in_order * (~copy).long().unsqueeze(2)
+    # 1-based rank of each distinct value within its cluster, in that order; the last stays, so
+    # no cluster is emptied and none is left holding only copies of the row that moved.
+    rank = (distinct.cumsum(1) * in_order).sum(2)
+    eligible = ~copy & (rank < (distinct.sum(1, keepdim=True) * in_order).sum(2))
+    slot = eligible.long().cumsum(1) - 1  # (r, n): position among the eligible rows
+    wanted = empty.long().cumsum(1) - 1  # (r, k): position among the empty clusters
+    moves = eligible.unsqueeze(2) & empty.unsqueeze(1) & (slot.unsqueeze(2) == wanted.unsqueeze(1))
+    moved = torch.zeros_like(moves).scatter_(1, order.unsqueeze(2).expand_as(moves), moves)  # row order
+    return torch.where(moved.any(2, keepdim=True), moved.to(member.dtype), member)
 
 
 def _gather_rows(centers: Tensor, assignment: Tensor) -> Tensor:
