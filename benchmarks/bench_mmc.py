@@ -102,7 +102,7 @@ class Ours:
         labels = labels.to(self.device)
         laps = Laps(self.device)
         if self.has_state:
-            pdlf_bias(features, self.state, BETA).sum().backward()
+            pdlf_bias(features, self.state, BETA, modalities=3).sum().backward()
         laps("PDLF fwd+bwd")
         clusters = kmeans(features, self.k, init=self.state.centers if self.has_state else None, seed=self.step_index)
         self.state.update(clusters.centers, clusters.assignment)
@@ -231,7 +231,7 @@ def check_same_results(batch_size: int, k: int) -> None:
         extra = {"rng": np.random.default_rng(0)} if loss_fn is loop_loss else {"beta": BETA}
         loss = loss_fn(features, labels, clusters.assignment, clusters.centers, state.M0, state.dM, **HYPER[k],
                        max_pairs=x.shape[0] ** 2, **extra)
-        bias = pdlf_bias(features, state, BETA) if loss_fn is mmc_loss else loop_pdlf(
+        bias = pdlf_bias(features, state, BETA, modalities=3) if loss_fn is mmc_loss else loop_pdlf(
             features, state.M0, state.dM, clusters.centers, active)
         (loss + bias.sum()).backward()
         results.append((loss, bias, features.grad, state.M0.grad, state.dM.grad))
