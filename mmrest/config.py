@@ -75,7 +75,8 @@ class TrainConfig(BaseModel):
     plateau_patience: int = Field(20, ge=0)
     seed: int = 1111
     diagnostics: bool = Field(
-        True, description="record per-epoch training diagnostics (gradient shares, clipping, PDLF, clusters, hinges)"
+        True, description="record per-epoch training diagnostics (gradient shares, clipping, PDLF, clusters and what "
+        "they group, hinges)"
     )
     diagnostics_every: int = Field(
         64, ge=1, description="measure each loss term's gradient on every N-th training step (one extra backward pass)"

@@ -55,12 +55,13 @@ def cluster(z: torch.Tensor, state: MetricState, cfg: TrainConfig, *, warm: bool
     return result.assignment
 
 
-def cluster_epoch(z: torch.Tensor, state: MetricState, cfg: TrainConfig, *, init: torch.Tensor) -> None:
+def cluster_epoch(z: torch.Tensor, state: MetricState, cfg: TrainConfig, *, init: torch.Tensor) -> torch.Tensor:
     """The state evaluation and the next epoch use: k-means on every row of the epoch's detached
     z, warm-started from `init`, so that no cluster is dropped because the epoch's last, partial
-    batch had no row in it."""
+    batch had no row in it. Returns each row's cluster."""
     result = kmeans(z, cfg.k, init=init, iters=cfg.kmeans_iters)
     state.update(result.centers, result.assignment)
+    return result.assignment
 
 
 def batch_loss(

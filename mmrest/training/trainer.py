@@ -90,7 +90,9 @@ def _train_epoch(run: _Run, data: SplitTensors) -> tuple[float, dict[str, float]
     if not np.isfinite(mean):
         raise TrainingDiverged(f"training loss became {mean} in step {run.step}; lower lr, eta or xi")
     if features is not None:
-        features.cluster(run)
+        assignment = features.cluster(run)
+        if diagnostics is not None:
+            diagnostics.record_state(assignment, labels=data.labels, modalities=len(run.model.modalities))
     return mean, {} if diagnostics is None else diagnostics.summary()
 
 
@@ -114,8 +116,10 @@ class _EpochFeatures:
         if self._init is None:
             self._init = run.state.centers.clone()
 
-    def cluster(self, run: _Run) -> None:
-        cluster_epoch(self._z.view(-1, run.cfg.d1), run.state, run.cfg, init=self._init)
+    def cluster(self, run: _Run) -> torch.Tensor:
+        """The epoch state; returns the cluster of each row (modality blocks of the samples in
+        dataset order)."""
+        return cluster_epoch(self._z.view(-1, run.cfg.d1), run.state, run.cfg, init=self._init)
 
 
 def _train_step(

@@ -25,7 +25,7 @@ def last_step_states(monkeypatch):
 
     def spy(z, state, cfg, *, init):
         seen.append({"active": state.active.clone(), "centers": state.centers.clone()})
-        original(z, state, cfg, init=init)
+        return original(z, state, cfg, init=init)
 
     monkeypatch.setattr(trainer, "cluster_epoch", spy)
     return seen
