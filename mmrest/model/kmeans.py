@@ -1,9 +1,9 @@
 """k-means on the data's device (spec 2.2 and 7.3): k-means++ restarts, or a warm start.
 
 The training step clusters every batch, so this must not leave the device nor wait on the host:
-restarts run as one batch, and on an accelerator the Lloyd iterations run to their cap with no
-convergence check (each check would be one host sync), and a cluster left empty is re-seeded with
-shapes fixed by the input's (no boolean indexing, no count read on the host).
+restarts run as one batch, on an accelerator the Lloyd iterations run to their cap with no
+convergence check (each check would be one host sync), and clusters the start leaves empty are
+re-seeded with shapes fixed by the input's (no boolean indexing, no count read on the host).
 """
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor
+from torch.nn import functional as F
+
 
 class KMeansResult(NamedTuple):
-    centers: Tensor  # (k, d); a center that got no point and could not be re-seeded keeps its position
+    centers: Tensor  # (k, d); a center left without a point keeps its position
     assignment: Tensor  # (n,) long index of each point's nearest center
     inertia: Tensor  # scalar: sum of squared distances of points to their centers
 
@@ -36,20 +38,24 @@ def kmeans(
     iterations from those centers (no randomness), which keeps cluster identities stable from
     one batch to the next.
 
-    In both modes a cluster that loses all its points is re-seeded in the update step, as
+    In both modes the first update re-seeds the clusters the start leaves without a point, as
     scikit-learn's Lloyd does (`_relocate_empty_clusters_dense`): the rows farthest from their
     assigned centers move, one to each empty cluster, the farthest to the empty cluster of lowest
-    index, and leave their old cluster's sum. Without that, a warm start from a center far from
+    index, and leave their old cluster's mean. Without that, a warm start from a center far from
     every row never gets a row again (docs/model.md, "Dead clusters"). Where ours differs, and
-    why: a row is not taken when it equals the row before it in that order (a copy), nor when its
-    cluster has no other distinct value after it in that order (scikit-learn would then empty
-    that cluster and leave its center at the origin, or leave two clusters on one point); ties
-    in distance go to the lower row index (scikit-learn's argpartition leaves their order, and
-    with more than two empty clusters the order of the farthest rows, unspecified). Every other
-    cluster keeps its index, so identities stay stable. A cluster that no row can re-seed (fewer
-    distinct points than k) keeps its previous center and stays empty; the caller sees it as
-    empty in the assignment. At most `iters` Lloyd iterations; they stop early once assignments
-    stop changing and no cluster is empty.
+    why: scikit-learn re-seeds in every update, ours in the first only, where a warm start leaves
+    clusters empty (on an accelerator, which cannot ask whether a cluster is empty without a host
+    sync, the re-seeding's two dozen small kernels would run in every iteration and more than
+    double the cost of k-means; a cluster that Lloyd empties later keeps its center, and the next
+    batch's first update re-seeds it); a row is not taken when it equals the row before it in
+    that order (a copy), nor when its cluster has no other distinct value after it in that order
+    (scikit-learn would then empty that cluster and leave its center at the origin, or leave two
+    clusters on one point); ties in distance go to the lower row index (scikit-learn's
+    argpartition leaves their order, and with more than two empty clusters the order of the
+    farthest rows, unspecified). Every other cluster keeps its index, so identities stay stable.
+    A cluster that no row can re-seed (fewer distinct points than k) keeps its center and stays
+    empty; the caller sees it as empty in the assignment. At most `iters` Lloyd iterations; they
+    stop early once assignments stop changing.
     """
     _check_args(x, k, init, n_init, iters)
     with torch.no_grad():
@@ -98,18 +104,21 @@ def _kmeans_plus_plus(x: Tensor, k: int, n_init: int, generator: torch.Generator
 
 
 def _lloyd(x: Tensor, centers: Tensor, iters: int, *, check: bool) -> tuple[Tensor, Tensor]:
-    """Lloyd iterations on a batch of center sets (r, k, d); returns the centers and each
-    point's nearest center among them. With `check` (reading values on the host is free), stop
-    once no assignment changes and no cluster is empty, and re-seed only when one is; without,
-    run all `iters` and the re-seeding on every one: an assignment with no empty cluster is left
-    as it is by the re-seeding and maps to itself, so both give the same result."""
+    """Lloyd iterations on a batch of center sets (r, k, d), the first update re-seeding the
+    clusters the start leaves empty; returns the centers and each point's nearest center among
+    them. With `check` (reading values on the host is free), re-seed only where a cluster is
+    empty and stop once no assignment changes; without, re-seed anyway (it leaves an assignment
+    with no empty cluster as it is) and run all `iters`: a fixed point maps to itself, so both
+    give the same result."""
     points = x.expand(centers.shape[0], -1, -1)  # (r, n, d), a view
     clusters = torch.arange(centers.shape[1], device=x.device)
     assignment = _nearest(points, centers)
+    if not check or not _one_hot(assignment, clusters).any(1).all():
+        assignment = _reseed(points, assignment, centers, clusters)
     for _ in range(iters):
-        centers, had_empty = _means(points, assignment, centers, clusters, check=check)
+        centers = _means(points, assignment, centers, clusters)
         previous, assignment = assignment, _nearest(points, centers)
-        if check and not had_empty and torch.equal(assignment, previous):
+        if check and torch.equal(assignment, previous):
             break
     return centers, assignment
 
@@ -121,49 +130,47 @@ def _nearest(points: Tensor, centers: Tensor) -> Tensor:
     return torch.baddbmm(sq_norms, points, centers.transpose(1, 2), alpha=-2).argmin(2)
 
 
-def _means(
-    points: Tensor, assignment: Tensor, centers: Tensor, clusters: Tensor, *, check: bool
-) -> tuple[Tensor, bool]:
-    """Mean of each cluster's points after re-seeding the empty clusters (see kmeans); a
-    cluster still empty keeps its center. Also returns, with `check`, whether a cluster was empty
-    (always True without: finding out would be a host sync)."""
+def _one_hot(assignment: Tensor, clusters: Tensor) -> Tensor:
+    """(r, n, k) bool: point i belongs to cluster j."""
+    return assignment.unsqueeze(2) == clusters
+
+
+def _means(points: Tensor, assignment: Tensor, centers: Tensor, clusters: Tensor) -> Tensor:
+    """Mean of each cluster's points; an empty cluster keeps its center."""
     # A one-hot product rather than index_add: the same summation order on every device.
-    member = (assignment.unsqueeze(2) == clusters).to(points.dtype)  # (r, n, k)
-    empty = member.sum(1) == 0  # (r, k)
-    had_empty = bool(empty.any()) if check else True
-    if had_empty:
-        # Where no cluster is empty this changes nothing, bit for bit: the accelerator runs it
-        # every time rather than ask the host whether it is needed.
-        member = _reseed(points, assignment, centers, member, empty)
+    member = _one_hot(assignment, clusters).to(points.dtype)  # (r, n, k)
     counts = member.sum(1).unsqueeze(2)
     sums = torch.bmm(member.transpose(1, 2), points)
-    return torch.where(counts > 0, sums / counts.clamp_min(1), centers), had_empty
+    return torch.where(counts > 0, sums / counts.clamp_min(1), centers)
 
 
-def _reseed(points: Tensor, assignment: Tensor, centers: Tensor, member: Tensor, empty: Tensor) -> Tensor:
-    """The membership (r, n, k) with the j-th empty cluster given the j-th farthest eligible row.
+def _reseed(points: Tensor, assignment: Tensor, centers: Tensor, clusters: Tensor) -> Tensor:
+    """The assignment with the j-th empty cluster given the j-th farthest eligible row (kmeans).
 
-    Shapes depend only on (r, n, k): a sort of every row instead of a data-sized selection, and
-    the pairing of empty clusters with rows by running counts (cumsum) instead of indexing."""
+    Shapes depend only on (r, n, k), so nothing waits on the host: a sort of every row instead
+    of a data-sized selection, running counts (cumsum) instead of boolean indexing, and rows
+    that are not moved written to a spare column that is cut off."""
+    n_rows = points.shape[1]
     far = (points - _gather_rows(centers, assignment)).pow(2).sum(2)  # (r, n): to the assigned center
     # A stable sort: equal distances keep row order, the same on every device (topk's is unspecified).
     order = far.sort(dim=1, descending=True, stable=True).indices  # (r, n)
-    in_order = member.gather(1, order.unsqueeze(2).expand_as(member)).long()  # (r, n, k)
+    owner = assignment.gather(1, order)  # each row's cluster, in that order
     # Equal rows have one nearest center and one distance, so they sort next to each other: a
-    # row equal to the one before it is a copy, and the others are the cluster's distinct values.
-    sorted_points = points.gather(1, order.unsqueeze(2).expand_as(points))
-    copy = torch.zeros_like(far, dtype=torch.bool)
-    copy[:, 1:] = (sorted_points[:, 1:] == sorted_points[:, :-1]).all(2)
-    distinct = in_order * (~copy).long().unsqueeze(2)
-    # 1-based rank of each distinct value within its cluster, in that order; the last stays, so
-    # no cluster is emptied and none is left holding only copies of the row that moved.
-    rank = (distinct.cumsum(1) * in_order).sum(2)
-    eligible = ~copy & (rank < (distinct.sum(1, keepdim=True) * in_order).sum(2))
-    slot = eligible.long().cumsum(1) - 1  # (r, n): position among the eligible rows
-    wanted = empty.long().cumsum(1) - 1  # (r, k): position among the empty clusters
-    moves = eligible.unsqueeze(2) & empty.unsqueeze(1) & (slot.unsqueeze(2) == wanted.unsqueeze(1))
-    moved = torch.zeros_like(moves).scatter_(1, order.unsqueeze(2).expand_as(moves), moves)  # row order
-    return torch.where(moved.any(2, keepdim=True), moved.to(member.dtype), member)
+    # row equal to the one before it is a copy, the others are their clusters' distinct values.
+    in_order = points.gather(1, order.unsqueeze(2).expand_as(points))
+    fresh = ~F.pad((in_order[:, 1:] == in_order[:, :-1]).all(2), (1, 0))
+    # Rank of each distinct value within its cluster, in that order; the last one stays, so no
+    # cluster is emptied and none is left holding only copies of the row that moved.
+    seen = (_one_hot(owner, clusters) & fresh.unsqueeze(2)).long().cumsum(1)  # (r, n, k)
+    rank = seen.gather(2, owner.unsqueeze(2)).squeeze(2)
+    eligible = fresh & (rank < seen[:, -1].gather(1, owner))
+    # The j-th empty cluster (j from 1) takes the first row where the count of eligible rows reaches j.
+    empty = ~_one_hot(assignment, clusters).any(1)  # (r, k)
+    position = torch.searchsorted(eligible.long().cumsum(1), empty.long().cumsum(1))  # (r, k)
+    taken = empty & (position < n_rows)
+    rows = torch.where(taken, order.gather(1, position.clamp(max=n_rows - 1)), n_rows)
+    moved = F.pad(assignment, (0, 1)).scatter(1, rows, clusters.expand_as(rows))
+    return moved[:, :n_rows]
 
 
 def _gather_rows(centers: Tensor, assignment: Tensor) -> Tensor:
