@@ -157,6 +157,24 @@ def test_reseeding_skips_copies(iters):
     torch.testing.assert_close(result.centers.view(-1), torch.tensor([10.0, 0.0, 1.0]))
 
 
+def test_reseeding_center_sets_at_once_equals_one_at_a_time():
+    """Restarts re-seed as one batch: each set as it would alone, and a set with no empty
+    cluster comes back unchanged (what an accelerator relies on, re-seeding every time)."""
+    from mmrest.model.kmeans import _nearest, _reseed
+
+    x = torch.from_numpy(points("gaussian", 192, 7, seed=9))
+    far = x[:7].clone()
+    far[[1, 4]] = 1e3
+    starts = torch.stack([far, x[10:17], torch.zeros(7, 64)])  # 2, 0 and 6 empty clusters
+    assignment = _nearest(x.expand(3, -1, -1), starts)
+    clusters = torch.arange(7)
+    together = _reseed(x, assignment, starts, clusters)
+    for s in range(3):
+        assert torch.equal(together[s], _reseed(x, assignment[s : s + 1], starts[s : s + 1], clusters)[0])
+    assert torch.equal(together[1], assignment[1])
+    assert all(together[s].unique().numel() == 7 for s in range(3))
+
+
 @pytest.mark.parametrize("k", [7, 10])
 @pytest.mark.parametrize("start", ["one spot", "far away"])
 @pytest.mark.parametrize("copies", [0, 64])
