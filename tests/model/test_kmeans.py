@@ -175,6 +175,28 @@ def test_reseeding_center_sets_at_once_equals_one_at_a_time():
     assert all(together[s].unique().numel() == 7 for s in range(3))
 
 
+@pytest.mark.parametrize("n", [96, 5])
+@pytest.mark.parametrize("seed", range(5))
+def test_the_cpu_reseeding_moves_the_rows_the_fixed_shape_one_does(seed, n):
+    """The CPU reads which clusters are empty and walks the farthest rows in numpy; an
+    accelerator decides every row with fixed shapes. Same rows, same clusters: with copies,
+    centers on them, far centers, several sets, and (n = 5) fewer rows than empty clusters."""
+    from mmrest.model.kmeans import _nearest, _one_hot, _reseed, _reseed_reading_values
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 8, generator=g)
+    x[: n // 4] = x[0]  # copies of one row
+    x[n // 2 : n // 2 + 3] = x[-1]  # and of another
+    starts = torch.randn(4, 7, 8, generator=g) * (1 + 10 * torch.rand(4, 7, 1, generator=g))
+    starts[0, :3] = x[0]  # three centers on the copies: two lose every tie
+    assignment = _nearest(x.expand(4, -1, -1), starts)
+    clusters = torch.arange(7)
+    assert not _one_hot(assignment, clusters).any(1).all()  # some cluster starts empty
+    expected = _reseed(x, assignment, starts, clusters)
+    assert torch.equal(_reseed_reading_values(x, assignment, starts, clusters), expected)
+    assert not torch.equal(expected, assignment)
+
+
 @pytest.mark.parametrize("k", [7, 10])
 @pytest.mark.parametrize("start", ["one spot", "far away"])
 @pytest.mark.parametrize("copies", [0, 64])
