@@ -58,7 +58,10 @@ class TrainConfig(BaseModel):
     bert_max_len: int = Field(50, ge=2)
 
     # Clustering (spec 7.3): warm-start keeps cluster identities stable across batches.
-    kmeans_mode: Literal["warm", "restart"] = "warm"
+    kmeans_mode: Literal["warm", "restart"] = Field(
+        "warm", description="warm: each batch from the previous centers, clusters left empty re-seeded; "
+        "restart: k-means++ restarts on every batch (the release's)"
+    )
     kmeans_restarts: int = Field(10, ge=1, description="k-means++ restarts for a cold start")
     kmeans_iters: int = Field(20, ge=1, description="Lloyd iterations per clustering")
 

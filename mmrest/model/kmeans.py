@@ -187,8 +187,9 @@ def _reseed(x: Tensor, assignment: Tensor, centers: Tensor, clusters: Tensor) ->
 
 def _reseed_reading_values(x: Tensor, assignment: Tensor, centers: Tensor, clusters: Tensor) -> Tensor:
     """_reseed for the CPU, where reading values is free: the same rows, found in numpy by
-    walking the farthest rows only as far as the empty clusters need (the fixed-shape version
-    decides every row in about 38 small torch calls, a tenth of a CPU step of MMC)."""
+    walking the farthest rows only as far as the empty clusters need. The fixed-shape version
+    decides every row in about 38 small torch calls: about three times the time on the CPU (228
+    against 69 us of CPU time for 192 rows of 64, one empty cluster)."""
     labels = assignment.numpy()
     counts = np.stack([np.bincount(row, minlength=len(clusters)) for row in labels])  # (r, k)
     if counts.all():
