@@ -16,6 +16,12 @@ same process on the same data:
                                (pack_padded_sequence, the spec's wording), unaligned shape
   diagnostics_overhead_ratio   the full model with training diagnostics against without
                                (CPU time of this process on the CPU), aligned shape
+  reseed_overhead_ratio        the full model with k-means re-seeding empty clusters against
+                               without (k-means as before it), runs alternating, CPU time on the
+                               CPU, aligned shape; the two train differently once a cluster is
+                               re-seeded, so this compares two trajectories
+  reseed_time_share            (CPU) the share of those runs' time spent in the re-seeding pass
+                               itself, timed around each call: its own cost
   keep_freed_memory_speedup    (CPU) the padded unaligned epoch with freed memory kept in the
                                process (keep_freed_memory, as `train` and study trials run)
                                against glibc's default, which unmaps and faults it in again
@@ -29,6 +35,7 @@ The last line is `epoch_seconds_mosi: X` (the full model, aligned shape).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import statistics
 import tempfile
@@ -40,11 +47,12 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from mmrest.config import make_config
 from mmrest.data.synthetic import synthetic_dataset
+from mmrest.model import kmeans as kmeans_module
 from mmrest.model import network
 from mmrest.training import train
 from mmrest.training.memory import keep_freed_memory
 
-from bench_mmc import floor_ms  # the same folder: run as python benchmarks/bench_epoch.py
+from bench_mmc import floor_ms, reseeding_pass, without_reseeding  # the same folder: run as python benchmarks/...
 
 
 class PackedSequenceEncoder(network.SequenceEncoder):
@@ -122,6 +130,41 @@ def diagnostics_overhead(data, epochs: int, device: str, repeats: int = 6) -> fl
     return statistics.median(seconds[True]) / statistics.median(seconds[False])
 
 
+def reseeding_overhead(data, epochs: int, device: str, repeats: int = 3) -> tuple[float, float]:
+    """Seconds per epoch of the full model with re-seeding over without, and (CPU) the share of
+    the runs with it spent inside the re-seeding pass. Clock as in diagnostics_overhead; runs
+    alternate, with first in even rounds, so load that drifts falls on both; every epoch past a
+    run's first counts; the ratio is of the medians."""
+    cpu = torch.device(device).type == "cpu"
+    clock = time.process_time if cpu else time.perf_counter
+    seconds, spent = {True: [], False: []}, {"pass": 0.0, "runs": 0.0}
+    original = reseeding_pass(torch.device(device))
+
+    def timed(*args):
+        start = clock()
+        result = original(*args)
+        spent["pass"] += clock() - start
+        return result
+
+    def variant(reseeding: bool):
+        if not reseeding:
+            return without_reseeding()
+        # Timing each call needs the device to finish its work: on the CPU only.
+        return mock.patch.object(kmeans_module, original.__name__, timed) if cpu else contextlib.nullcontext()
+
+    for round_ in range(repeats):
+        for reseeding in (True, False) if round_ % 2 == 0 else (False, True):
+            marks = []
+            cfg = make_config("mosi", {"max_epochs": epochs, "patience": epochs + 1})
+            with variant(reseeding):
+                start = clock()
+                train(cfg, data, device=device, on_epoch=lambda _: marks.append(clock()))
+            spent["runs"] += (clock() - start) if reseeding else 0.0
+            seconds[reseeding] += [end - begin for begin, end in zip(marks, marks[1:])]
+    share = spent["pass"] / spent["runs"] if cpu else math.nan
+    return statistics.median(seconds[True]) / statistics.median(seconds[False]), share
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3, help="epochs per aligned run (>= 2)")
@@ -139,6 +182,7 @@ def main() -> None:
         full, _ = mmc_overhead(aligned, args.epochs, args.device)
         # An epoch varies by 20 % from one to the next even on idle cores: 6 runs of 6 epochs a side.
         overhead = diagnostics_overhead(aligned, 6, args.device)
+        reseed_ratio, reseed_share = reseeding_overhead(aligned, 4, args.device)
         del aligned
         if not args.skip_unaligned:
             unaligned = synthetic_dataset("mosi", seed=0, cache_dir=cache, audio_len=375, vision_len=500)
@@ -146,6 +190,8 @@ def main() -> None:
             if kept and torch.device(args.device).type == "cpu":
                 freed_memory_speedup(unaligned, padded, args.device)
     print(f"diagnostics_overhead_ratio: {overhead:.3f}")
+    print(f"reseed_overhead_ratio: {reseed_ratio:.3f}")
+    print(f"reseed_time_share: {reseed_share:.4f}")
     print(f"epoch_seconds_mosi: {full:.2f}")
 
 

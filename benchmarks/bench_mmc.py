@@ -24,13 +24,18 @@ stays on the CPU, where scikit-learn runs).
 
 Prints the whole step for B in (64, 128) and k in (7, 10), then per part for B = 64, k = 7, then
 the PSD projection alone, then the floor (the step's essential kernels with nothing between
-them); the last line is `speedup_b64_k7: X`.
+them), then what re-seeding empty clusters adds to our step (`reseeding_cost`: the line
+`reseed_step_ratio: X`, our step with re-seeding over without, and `reseed_pass_fraction: X`, the
+re-seeding pass alone, with a cluster to re-seed, over the step: what it costs on every step that
+needs it, and on an accelerator, which runs it on every step); the last line is
+`speedup_b64_k7: X`.
 
     python benchmarks/bench_mmc.py [--threads 1] [--repeats 30] [--device cpu]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -39,6 +44,7 @@ import torch
 from sklearn.cluster import KMeans
 from threadpoolctl import threadpool_limits
 
+from mmrest.model import kmeans as kmeans_module
 from mmrest.model.kmeans import kmeans
 from mmrest.model.mmc import label_bins, mmc_loss
 from mmrest.model.network import MetricState, pdlf_bias
@@ -49,18 +55,24 @@ HYPER = {7: dict(v1=0.8, v2=1.0, xi=3.0, alpha=1.0), 10: dict(v1=0.7, v2=0.5, xi
 BETA, MAX_PAIRS, LR, WEIGHT_DECAY, CLIP = 0.01, 4000, 1e-4, 1e-4, 1.0
 PARTS = ("PDLF fwd+bwd", "k-means", "loss fwd+bwd", "clip + Adam", "PSD projection")
 KINDS = ("spread", "one large cluster")
+RESEED_KINDS = ("spread", "skewed labels")
 
 
 def make_batches(batch_size: int, n_batches: int, seed: int, kind: str = "spread") -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Stand-ins for the network's metric features: 3B rows per batch (text, visual, acoustic of
     B samples). Spread: a label-dependent mean plus a per-modality shift plus noise. One large
-    cluster: the visual and acoustic rows sit near one point instead."""
+    cluster: the visual and acoustic rows sit near one point instead. Skewed labels: spread, with
+    labels drawn as MOSI's fall (normal, sd 1.5, clipped), so the end bins miss some batches and
+    a warm start leaves their clusters empty, as in training."""
     g = torch.Generator().manual_seed(seed)
     bin_means = torch.randn(7, DIM, generator=g) * 1.5
     modality_shift = torch.randn(3, DIM, generator=g)
     batches = []
     for _ in range(n_batches):
-        y = torch.rand(batch_size, generator=g) * 6 - 3
+        if kind == "skewed labels":
+            y = (1.5 * torch.randn(batch_size, generator=g)).clamp(-3, 3)
+        else:
+            y = torch.rand(batch_size, generator=g) * 6 - 3
         labels = y.repeat(3)
         shift = modality_shift.repeat_interleave(batch_size, 0)
         x = bin_means[label_bins(labels)] + shift + torch.randn(3 * batch_size, DIM, generator=g)
@@ -102,7 +114,7 @@ class Ours:
         labels = labels.to(self.device)
         laps = Laps(self.device)
         if self.has_state:
-            pdlf_bias(features, self.state, BETA).sum().backward()
+            pdlf_bias(features, self.state, BETA, modalities=3).sum().backward()
         laps("PDLF fwd+bwd")
         clusters = kmeans(features, self.k, init=self.state.centers if self.has_state else None, seed=self.step_index)
         self.state.update(clusters.centers, clusters.assignment)
@@ -231,7 +243,7 @@ def check_same_results(batch_size: int, k: int) -> None:
         extra = {"rng": np.random.default_rng(0)} if loss_fn is loop_loss else {"beta": BETA}
         loss = loss_fn(features, labels, clusters.assignment, clusters.centers, state.M0, state.dM, **HYPER[k],
                        max_pairs=x.shape[0] ** 2, **extra)
-        bias = pdlf_bias(features, state, BETA) if loss_fn is mmc_loss else loop_pdlf(
+        bias = pdlf_bias(features, state, BETA, modalities=3) if loss_fn is mmc_loss else loop_pdlf(
             features, state.M0, state.dM, clusters.centers, active)
         (loss + bias.sum()).backward()
         results.append((loss, bias, features.grad, state.M0.grad, state.dM.grad))
@@ -337,6 +349,73 @@ def floor_ms(k: int, batch_size: int, repeats: int, device: torch.device) -> flo
     return repeated_ms(kernels, repeats, device)
 
 
+RESEEDING = ("_reseed", "_reseed_reading_values")  # the accelerator's pass and the CPU's
+
+
+@contextlib.contextmanager
+def without_reseeding():
+    """k-means as it was before empty clusters were re-seeded: one the start leaves empty keeps
+    its center (the baseline of the re-seeding's cost)."""
+    originals = {name: getattr(kmeans_module, name) for name in RESEEDING}
+    for name in RESEEDING:
+        setattr(kmeans_module, name, lambda x, assignment, centers, clusters: assignment)
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(kmeans_module, name, original)
+
+
+def reseeding_pass(device: torch.device):
+    """The re-seeding k-means runs on `device`: the CPU reads which clusters are empty, an
+    accelerator runs the fixed-shape pass every time."""
+    return kmeans_module._reseed_reading_values if device.type == "cpu" else kmeans_module._reseed
+
+
+def reseeding_cost(args, device: torch.device) -> tuple[float, float]:
+    """What re-seeding adds to our step, B = 64, k = 7, on spread batches and on batches whose
+    labels are skewed as MOSI's (where warm starts leave clusters empty): after each step,
+    warm k-means of the same batch from the same centers with and without re-seeding, back to
+    back in alternating order so that load falls on both; the difference of their medians over
+    the step's median. The pass runs only where the start leaves a cluster empty on the CPU, on
+    every call on an accelerator, so the pass alone is timed too, over the step: its cost on a
+    step that needs it (the step's start with one center moved far from every row). Returns the larger ratio (step with over without) and pass fraction of the kinds."""
+    ratios, fractions = [], []
+    for kind in RESEED_KINDS:
+        ours, spent, empty_starts = Ours(7, device), {"step": [], True: [], False: [], "pass": []}, 0
+        for index, (x, labels) in enumerate(make_batches(64, args.warmup + args.repeats, seed=71, kind=kind)):
+            init, had_state = ours.state.centers.clone(), ours.has_state
+            step = sum(ours.step(x, labels).values())
+            if not had_state or index < args.warmup:
+                continue
+            features = x.to(device)
+            for reseeding in (True, False) if index % 2 else (False, True):
+                laps = Laps(device)
+                with contextlib.nullcontext() if reseeding else without_reseeding():
+                    kmeans(features, 7, init=init)
+                laps("k-means")
+                spent[reseeding].append(laps.spent["k-means"])
+            points, clusters = features.unsqueeze(0), torch.arange(7, device=device)
+            assignment = kmeans_module._nearest(points, init.unsqueeze(0))
+            empty_starts += int(not kmeans_module._one_hot(assignment, clusters).any(1).all())
+            # The pass with a cluster to re-seed: the same start, its center 0 moved far away.
+            far = init.clone().unsqueeze(0)
+            far[0, 0] = 1e3
+            assignment = kmeans_module._nearest(points, far)
+            laps = Laps(device)
+            reseeding_pass(device)(features, assignment, far, clusters)
+            laps("pass")
+            spent["step"].append(step)
+            spent["pass"].append(laps.spent["pass"])
+        ms = {name: 1e3 * statistics.median(values) for name, values in spent.items()}
+        ratios.append((ms["step"] + ms[True] - ms[False]) / ms["step"])
+        fractions.append(ms["pass"] / ms["step"])
+        print(f"re-seeding, {kind}: step {ms['step']:.2f} ms; warm k-means {ms[True]:.3f} ms with re-seeding, "
+              f"{ms[False]:.3f} ms without; the pass alone {ms['pass']:.3f} ms; "
+              f"{empty_starts} of {len(spent['step'])} starts left a cluster empty")
+    return max(ratios), max(fractions)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch and OpenMP/BLAS threads, both sides")
@@ -355,9 +434,12 @@ def main() -> None:
         parts_table(args, device)
         projection = projection_ms(7, 10 * args.repeats, device)
         floor = floor_ms(7, 64, 10 * args.repeats, device)
+        reseed_ratio, reseed_pass = reseeding_cost(args, device)
     print("PSD projection of M0 and dM (k = 7) alone, median ms: "
           + ", ".join(f"{name} {ms:.2f}" for name, ms in projection.items()))
     print(f"floor, B = 64, k = 7: the step's essential kernels alone take {floor:.2f} ms")
+    print(f"reseed_step_ratio: {reseed_ratio:.3f}")
+    print(f"reseed_pass_fraction: {reseed_pass:.3f}")
     print(f"speedup_b64_k7: {speedups[(64, 7)]:.2f}")
 
 

@@ -58,7 +58,10 @@ class TrainConfig(BaseModel):
     bert_max_len: int = Field(50, ge=2)
 
     # Clustering (spec 7.3): warm-start keeps cluster identities stable across batches.
-    kmeans_mode: Literal["warm", "restart"] = "warm"
+    kmeans_mode: Literal["warm", "restart"] = Field(
+        "warm", description="warm: each batch from the previous centers, clusters left empty re-seeded; "
+        "restart: k-means++ restarts on every batch (the release's)"
+    )
     kmeans_restarts: int = Field(10, ge=1, description="k-means++ restarts for a cold start")
     kmeans_iters: int = Field(20, ge=1, description="Lloyd iterations per clustering")
 
@@ -75,7 +78,8 @@ class TrainConfig(BaseModel):
     plateau_patience: int = Field(20, ge=0)
     seed: int = 1111
     diagnostics: bool = Field(
-        True, description="record per-epoch training diagnostics (gradient shares, clipping, PDLF, clusters, hinges)"
+        True, description="record per-epoch training diagnostics (gradient shares, clipping, PDLF, clusters and what "
+        "they group, hinges)"
     )
     diagnostics_every: int = Field(
         64, ge=1, description="measure each loss term's gradient on every N-th training step (one extra backward pass)"

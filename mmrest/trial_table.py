@@ -92,7 +92,8 @@ VALID_COLUMNS = tuple(metric_column("valid", m) for m in METRIC_NAMES)
 DIAGNOSTIC_COLUMNS = (
     "grad_share_mmc", "grad_norm_l1", "grad_norm_mmc", "grad_steps", "clip_fraction", "clip_factor",
     "pdlf_share", "pdlf_mean_abs", "score_mean_abs", "clusters_active", "cluster_size_min",
-    "cluster_size_max", "cluster_empty_fraction", "hinge_active_within", "hinge_active_between",
+    "cluster_size_max", "cluster_empty_fraction", "state_clusters_active", "state_cluster_size_max",
+    "state_nmi_bins", "state_nmi_modality", "hinge_active_within", "hinge_active_between",
 )
 IDENTITY_ATTRS = ("key", "stage", "design", "varied", "seed", "log")
 PLACEMENT_ATTRS = ("device", "cuda_visible_devices")  # where the trial trained

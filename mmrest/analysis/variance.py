@@ -1,7 +1,8 @@
 """Table 6: total, between-group and within-group variance of the test set's metric features.
 
 Points. x_1..x_n are the rows of the test set's metric features z (spec section 1): each sample
-gives three rows (text, visual, acoustic), so n = 3N, and every row carries its sample's label.
+gives one row per present modality (text, visual, acoustic; an absent modality's placeholder row
+is left out of z, spec 1), so n = 3N with all three, and every row carries its sample's label.
 
 One metric. Groups g partition the rows; group g has n_g rows and centroid c_g (the mean of its
 rows); c is the mean of all rows. With a PSD matrix M and d(a, b) = (a - b)^T M (a - b):
@@ -144,7 +145,7 @@ def variance_settings(
     z: np.ndarray, labels: np.ndarray, *, M0: np.ndarray, dM: np.ndarray, centers: np.ndarray,
     active: np.ndarray, beta: float,
 ) -> tuple[SettingVariance, ...]:
-    """Settings (a), (b), (c) of the module docstring for one model's test outputs: z (N, 3, d1),
+    """Settings (a), (b), (c) of the module docstring for one model's test outputs: z (N, P, d1),
     labels (N,), the learned metrics, the centers and which clusters were non-empty."""
     z = np.asarray(z, dtype=np.float64)
     x = z.reshape(-1, z.shape[-1])

@@ -11,6 +11,9 @@ from torch import nn
 
 from mmrest.config import TrainConfig
 
+# The order of z's blocks of rows (spec 2: text, visual, acoustic), by the data's modality names.
+Z_MODALITIES = ("text", "vision", "audio")
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -29,7 +32,9 @@ class Inputs:
 @dataclass
 class Outputs:
     score: torch.Tensor  # s, (B,)
-    z: torch.Tensor  # metric features, (3B, d1): rows of text, then visual, then acoustic
+    # metric features, (P B, d1): B rows per modality of MMRestNet.modalities, in that order
+    # (text, then visual, then acoustic when all three are present)
+    z: torch.Tensor
 
 
 class SequenceEncoder(nn.Module):
@@ -88,10 +93,19 @@ def _head(in_dim: int, dropout: float) -> nn.Sequential:
 
 
 class MMRestNet(nn.Module):
-    """Encoders, the 64-d metric features z and the intermediate score s."""
+    """Encoders, the 64-d metric features z and the intermediate score s.
 
-    def __init__(self, cfg: TrainConfig, *, text_dim: int, audio_dim: int, vision_dim: int):
+    `modalities` are the present ones, whose rows z stacks (a subsequence of Z_MODALITIES). An
+    absent modality's input is a placeholder, so its encoder gives every sample the same vector:
+    it still feeds the fusion layers (the score's architecture does not depend on the data) but
+    not z, which clustering, L_MMC and PDLF read (spec 1)."""
+
+    def __init__(self, cfg: TrainConfig, *, text_dim: int, audio_dim: int, vision_dim: int,
+                 modalities: tuple[str, ...] = Z_MODALITIES):
         super().__init__()
+        if not modalities or [m for m in Z_MODALITIES if m in modalities] != list(modalities):
+            raise ValueError(f"modalities must be a non-empty subsequence of {Z_MODALITIES}, got {modalities}")
+        self.modalities = tuple(modalities)
         self.bert = BertTextEncoder(cfg.bert_path, cfg.text_pooling) if cfg.text_backend == "bert" else None
         dt = self.bert.out_dim if self.bert is not None else text_dim
         h = cfg.hidden
@@ -128,7 +142,8 @@ class MMRestNet(nn.Module):
             ],
             dim=-1,
         )
-        z = torch.cat([self.text_to_metric(h_t), h_v, h_a], dim=0)
+        rows = {"text": self.text_to_metric(h_t), "vision": h_v, "audio": h_a}
+        z = torch.cat([rows[m] for m in self.modalities], dim=0)
         return Outputs(score=self.head(fused).squeeze(-1), z=z)
 
 
@@ -151,11 +166,12 @@ class MetricState(nn.Module):
         self.active.copy_((assignment.unsqueeze(1) == clusters).any(0))
 
 
-def pdlf_bias(z: torch.Tensor, state: MetricState, beta: float) -> torch.Tensor:
-    """r_b of spec section 4: the mean over a sample's three rows of the projection value.
+def pdlf_bias(z: torch.Tensor, state: MetricState, beta: float, *, modalities: int) -> torch.Tensor:
+    """r_b of spec section 4: the mean over a sample's rows of z of the projection value.
 
-    z holds the rows of B samples as [text; visual; acoustic], so row b, B+b and 2B+b belong to
-    sample b. Clusters empty in the last MMC step are not candidates. Centers are constants.
+    z holds `modalities` blocks of B rows (as MMRestNet.forward stacks them), so rows b, B+b, ...
+    belong to sample b. Clusters empty in the last MMC step are not candidates. Centers are
+    constants.
     """
     m0 = 0.5 * (state.M0 + state.M0.transpose(0, 1))
     centers = state.centers
@@ -172,4 +188,4 @@ def pdlf_bias(z: torch.Tensor, state: MetricState, beta: float) -> torch.Tensor:
     r = torch.einsum("nd,de,ne->n", z - c_n, m0, axis) / norm_sq.sqrt()
     # With fewer than two active clusters the second-nearest center does not exist.
     r = torch.where(state.active.sum() >= 2, r, torch.zeros_like(r))
-    return r.view(3, -1).mean(0)
+    return r.view(modalities, -1).mean(0)

@@ -15,15 +15,23 @@ host inside an epoch. Definitions (also in docs/model.md, section "Diagnostics")
 * Shares are part / (part + other) and are 0 when a part does not exist (eta = 0, gamma = 0).
 * Cluster and hinge values are NaN when nothing is clustered (eta = gamma = 0) or no L_MMC is
   computed (eta = 0).
+* The `state_*` values describe the epoch state (objective.cluster_epoch: k-means on every
+  training row of z of the epoch, which evaluation and the next epoch use), not the steps: how
+  many clusters it keeps, how large the largest is, and what it groups, as the normalised mutual
+  information (scikit-learn's, arithmetic mean of the entropies) of its clusters with the rows'
+  label bins and with the rows' modalities. NMI is 0 for clusters independent of the grouping and
+  1 when they are the grouping. With one modality in z the modality NMI does not apply (NaN).
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from mmrest.labels import label_bins
 from mmrest.model.mmc import HingeActivity
 from mmrest.training.objective import StepTerms
 
@@ -42,10 +50,15 @@ DIAGNOSTICS: dict[str, str] = {
     "cluster_size_min": "rows of the smallest non-empty cluster / rows of the batch, pooled over steps",
     "cluster_size_max": "rows of the largest cluster / rows of the batch, pooled over steps",
     "cluster_empty_fraction": "fraction of steps on which at least one of the k clusters was empty",
+    "state_clusters_active": "non-empty clusters of the epoch state (k-means on every training row of the epoch)",
+    "state_cluster_size_max": "rows of the epoch state's largest cluster / rows it clusters",
+    "state_nmi_bins": "NMI of the epoch state's clusters with the rows' label bins (0: unrelated, 1: the bins)",
+    "state_nmi_modality": "NMI of the epoch state's clusters with the rows' modalities (n/a with one modality)",
     "hinge_active_within": "fraction of within-cluster L_MMC hinges that are active",
     "hinge_active_between": "fraction of between-cluster L_MMC hinges that are active",
 }
 _GRADIENT_NAMES = ("grad_share_mmc", "grad_norm_l1", "grad_norm_mmc")
+_STATE_NAMES = ("state_clusters_active", "state_cluster_size_max", "state_nmi_bins", "state_nmi_modality")
 
 # torch.nn.utils.clip_grad_norm_ scales by clip / (norm + this) whenever that is below 1.
 _CLIP_EPS = 1e-6
@@ -53,7 +66,8 @@ _CLIP_EPS = 1e-6
 
 class EpochDiagnostics:
     """Accumulates one epoch's diagnostics. Call `backward` instead of `terms.loss.backward()`
-    and `record` after clipping, on every step; `summary` once at the end of the epoch.
+    and `record` after clipping, on every step; `record_state` with the epoch state, if any;
+    `summary` once at the end of the epoch.
 
     A step only keeps references to tensors it computed anyway (detached); all reductions run
     batched over the epoch's steps in `summary`, so a step pays a few list appends instead of a
@@ -69,6 +83,7 @@ class EpochDiagnostics:
         self._biases: list[Tensor] = []  # per step with PDLF
         self._assignments: list[Tensor] = []  # per step with clustering
         self._hinges: list[HingeActivity] = []  # per step with L_MMC
+        self._state: tuple[Tensor, Tensor, int] | None = None  # assignment, labels, modalities
 
     def backward(self, terms: StepTerms, *, step: int) -> None:
         """`terms.loss.backward()`, and on a measured step (`step`, the run's step counted from
@@ -97,8 +112,14 @@ class EpochDiagnostics:
         if terms.hinges is not None:
             self._hinges.append(terms.hinges)
 
+    def record_state(self, assignment: Tensor, *, labels: Tensor, modalities: int) -> None:
+        """The epoch state's cluster of every row it clustered: `modalities` blocks of the
+        training samples, in the order of `labels` (one per sample), as z stacks them."""
+        self._state = (assignment, labels, modalities)
+
     def summary(self) -> dict[str, float]:
-        """Every name of DIAGNOSTICS with its value for the epoch; one device-to-host copy."""
+        """Every name of DIAGNOSTICS with its value for the epoch; one device-to-host copy of the
+        steps' sums, and one of the epoch state's assignment."""
         sums = {**self._gradient_sums(), **self._step_sums(), **self._cluster_sums(), **self._hinge_sums()}
         read = dict(zip(sums, torch.stack([v.float() for v in sums.values()]).tolist()))
         measured, steps, clustered = len(self._grad_l1), len(self._clip_norms), len(self._assignments)
@@ -122,6 +143,7 @@ class EpochDiagnostics:
             "cluster_size_min": _ratio(read.get("cluster_rows_min", 0.0), rows),
             "cluster_size_max": _ratio(read.get("cluster_rows_max", 0.0), rows),
             "cluster_empty_fraction": _ratio(read.get("cluster_empty", 0.0), clustered),
+            **self._state_values(),
             "hinge_active_within": _ratio(read.get("within_active", 0.0), read.get("within_terms", 0.0)),
             "hinge_active_between": _ratio(read.get("between_active", 0.0), read.get("between_terms", 0.0)),
         }
@@ -158,6 +180,14 @@ class EpochDiagnostics:
             "cluster_empty": (~present.all(1)).sum(),
         }
 
+    def _state_values(self) -> dict[str, float]:
+        if self._state is None:
+            return dict.fromkeys(_STATE_NAMES, math.nan)
+        assignment, labels, modalities = self._state
+        bins = label_bins(labels.cpu().numpy())
+        return cluster_grouping(assignment.cpu().numpy(), bins=np.tile(bins, modalities),
+                                modality=np.repeat(np.arange(modalities), len(bins)), k=self._k)
+
     def _hinge_sums(self) -> dict[str, Tensor]:
         if not self._hinges:
             return {}
@@ -166,6 +196,20 @@ class EpochDiagnostics:
             for name, masks in zip(("within_active", "within_terms", "between_active", "between_terms"),
                                    zip(*self._hinges))
         }
+
+
+def cluster_grouping(assignment: np.ndarray, *, bins: np.ndarray, modality: np.ndarray, k: int) -> dict[str, float]:
+    """The `state_*` diagnostics of one clustering: `assignment` (n,) cluster in [0, k) of each
+    row, `bins` (n,) its label bin and `modality` (n,) its modality, as integers."""
+    from sklearn.metrics import normalized_mutual_info_score as nmi  # a second to import; only here
+
+    counts = np.bincount(assignment, minlength=k)
+    return {
+        "state_clusters_active": float((counts > 0).sum()),
+        "state_cluster_size_max": float(counts.max() / len(assignment)),
+        "state_nmi_bins": float(nmi(bins, assignment)),
+        "state_nmi_modality": float(nmi(modality, assignment)) if len(np.unique(modality)) > 1 else math.nan,
+    }
 
 
 def with_latest_gradients(current: dict[str, float], previous: dict[str, float]) -> dict[str, float]:

@@ -20,9 +20,9 @@ class StepTerms:
     mmc: torch.Tensor | None  # eta * L_MMC; None when eta = 0
     score: torch.Tensor  # s, (B,)
     bias: torch.Tensor | None  # gamma * r, (B,); None when PDLF is off or has no cluster state yet
-    assignment: torch.Tensor | None  # (3B,) cluster of each row of z; None when nothing is clustered
+    assignment: torch.Tensor | None  # (P B,) cluster of each row of z; None when nothing is clustered
     hinges: HingeActivity | None  # None when eta = 0
-    z: torch.Tensor  # (3B, d) detached metric features, for the epoch's cluster state
+    z: torch.Tensor  # (P B, d) detached metric features (P present modalities), for the epoch's cluster state
 
 
 def _prediction_parts(model: MMRestNet, state: MetricState, batch: Inputs, cfg: TrainConfig, *, has_state: bool):
@@ -30,7 +30,7 @@ def _prediction_parts(model: MMRestNet, state: MetricState, batch: Inputs, cfg: 
     out = model(batch)
     if cfg.gamma == 0.0 or not has_state:
         return out.score, None, out.z
-    return out.score, cfg.gamma * pdlf_bias(out.z, state, cfg.beta), out.z
+    return out.score, cfg.gamma * pdlf_bias(out.z, state, cfg.beta, modalities=len(model.modalities)), out.z
 
 
 def predict(model: MMRestNet, state: MetricState, batch: Inputs, cfg: TrainConfig, *, has_state: bool):
@@ -55,12 +55,13 @@ def cluster(z: torch.Tensor, state: MetricState, cfg: TrainConfig, *, warm: bool
     return result.assignment
 
 
-def cluster_epoch(z: torch.Tensor, state: MetricState, cfg: TrainConfig, *, init: torch.Tensor) -> None:
+def cluster_epoch(z: torch.Tensor, state: MetricState, cfg: TrainConfig, *, init: torch.Tensor) -> torch.Tensor:
     """The state evaluation and the next epoch use: k-means on every row of the epoch's detached
     z, warm-started from `init`, so that no cluster is dropped because the epoch's last, partial
-    batch had no row in it."""
+    batch had no row in it. Returns each row's cluster."""
     result = kmeans(z, cfg.k, init=init, iters=cfg.kmeans_iters)
     state.update(result.centers, result.assignment)
+    return result.assignment
 
 
 def batch_loss(
@@ -82,7 +83,7 @@ def batch_loss(
     assignment = cluster(z, state, cfg, warm=has_state, seed=seed)
     if cfg.eta == 0.0:
         return StepTerms(loss, None, score, bias, assignment, None, z.detach())
-    row_labels = labels.repeat(3)  # z stacks text, visual, acoustic rows of the same samples
+    row_labels = labels.repeat(len(model.modalities))  # z stacks one block of rows per present modality
     l_mmc, hinges = mmc_loss(
         z, row_labels, assignment, state.centers, state.M0, state.dM,
         v1=cfg.v1, v2=cfg.v2, xi=cfg.xi, alpha=cfg.alpha, beta=cfg.beta,

@@ -14,7 +14,8 @@ from torch import nn
 from mmrest.config import TrainConfig
 from mmrest.data.dataset import MSADataset
 from mmrest.metrics import msa_metrics
-from mmrest.model.network import MetricState, MMRestNet
+from mmrest.errors import InputError
+from mmrest.model.network import Z_MODALITIES, MetricState, MMRestNet
 from mmrest.model.psd_adam import PSDAdam
 from mmrest.training.batches import SplitTensors, to_tensors
 from mmrest.training.diagnostics import EpochDiagnostics, with_latest_gradients
@@ -41,10 +42,20 @@ class _Run:
     has_state: bool = False
 
 
+def metric_modalities(data: MSADataset) -> tuple[str, ...]:
+    """The modalities whose rows enter z, in z's order: those the dataset does not record as
+    absent (an absent one's encoder output is the same vector for every sample; spec 1)."""
+    present = tuple(m for m in Z_MODALITIES if m not in data.absent_modalities)
+    if not present:
+        raise InputError(f"{data.source}: the dataset records every modality as absent; there is nothing to train on")
+    return present
+
+
 def _build(cfg: TrainConfig, data: MSADataset, device: torch.device) -> _Run:
     torch.manual_seed(cfg.seed)
     model = MMRestNet(
-        cfg, text_dim=data.text_dim or 0, audio_dim=data.audio_dim, vision_dim=data.vision_dim
+        cfg, text_dim=data.text_dim or 0, audio_dim=data.audio_dim, vision_dim=data.vision_dim,
+        modalities=metric_modalities(data),
     ).to(device)
     state = MetricState(cfg.k, cfg.d1).to(device)
     bert = [p for n, p in model.named_parameters() if n.startswith("bert.")]
@@ -79,7 +90,9 @@ def _train_epoch(run: _Run, data: SplitTensors) -> tuple[float, dict[str, float]
     if not np.isfinite(mean):
         raise TrainingDiverged(f"training loss became {mean} in step {run.step}; lower lr, eta or xi")
     if features is not None:
-        features.cluster(run)
+        assignment = features.cluster(run)
+        if diagnostics is not None:
+            diagnostics.record_state(assignment, labels=data.labels, modalities=len(run.model.modalities))
     return mean, {} if diagnostics is None else diagnostics.summary()
 
 
@@ -94,17 +107,19 @@ class _EpochFeatures:
     evaluation and the next epoch use (objective.cluster_epoch)."""
 
     def __init__(self, run: _Run, n_samples: int):
-        self._z = torch.empty(3, n_samples, run.cfg.d1, device=run.state.centers.device)
+        self._z = torch.empty(len(run.model.modalities), n_samples, run.cfg.d1, device=run.state.centers.device)
         self._init = run.state.centers.clone() if run.has_state else None
 
     def add(self, run: _Run, index: torch.Tensor, z: torch.Tensor) -> None:
-        self._z[:, index.to(self._z.device)] = z.view(3, len(index), -1)
+        self._z[:, index.to(self._z.device)] = z.view(self._z.shape[0], len(index), -1)
         # The first epoch starts from the centers of its first step, the first there are.
         if self._init is None:
             self._init = run.state.centers.clone()
 
-    def cluster(self, run: _Run) -> None:
-        cluster_epoch(self._z.view(-1, run.cfg.d1), run.state, run.cfg, init=self._init)
+    def cluster(self, run: _Run) -> torch.Tensor:
+        """The epoch state; returns the cluster of each row (modality blocks of the samples in
+        dataset order)."""
+        return cluster_epoch(self._z.view(-1, run.cfg.d1), run.state, run.cfg, init=self._init)
 
 
 def _train_step(
@@ -134,8 +149,8 @@ def _train_step(
 
 @torch.no_grad()
 def evaluate(run: _Run, data: SplitTensors) -> tuple[np.ndarray, np.ndarray]:
-    """Predictions and metric features z (3N, d1 as [text; visual; acoustic] per batch, regrouped
-    to (N, 3, d1)) for a whole split."""
+    """Predictions and metric features z (P N, d1: a block per present modality per batch,
+    regrouped to (N, P, d1)) for a whole split."""
     run.model.eval()
     preds, feats = [], []
     for start in range(0, len(data), EVAL_BATCH):
@@ -143,7 +158,7 @@ def evaluate(run: _Run, data: SplitTensors) -> tuple[np.ndarray, np.ndarray]:
         batch, _ = data.take(index)
         y_hat, z = predict(run.model, run.state, batch, run.cfg, has_state=run.has_state)
         preds.append(y_hat.cpu())
-        feats.append(z.view(3, len(index), -1).transpose(0, 1).cpu())
+        feats.append(z.view(len(run.model.modalities), len(index), -1).transpose(0, 1).cpu())
     pred = torch.cat(preds).numpy().astype(np.float64)
     if not np.isfinite(pred).all():
         raise TrainingDiverged("predictions became NaN or infinite; lower lr, eta or xi")
@@ -166,12 +181,13 @@ def _restore(run: _Run, snap: dict) -> None:
 
 def _save(run: _Run, snap: dict, epoch: int, out_dir: Path, pred, z, labels, ids) -> None:
     """The best checkpoint, and what analyses need without retraining: test predictions, test
-    metric features (N, 3, d1: text, visual, acoustic) and the learned metrics."""
+    metric features (N, P, d1: the present modalities, named in `modalities`) and the learned
+    metrics."""
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save({**snap, "config": run.cfg.model_dump(), "epoch": epoch}, out_dir / "best.pt")
     np.savez_compressed(
         out_dir / "test_outputs.npz",
-        ids=np.asarray(ids), labels=labels, pred=pred, z=z,
+        ids=np.asarray(ids), labels=labels, pred=pred, z=z, modalities=np.asarray(run.model.modalities),
         M0=run.state.M0.detach().cpu().numpy(), dM=run.state.dM.detach().cpu().numpy(),
         centers=run.state.centers.cpu().numpy(), active=run.state.active.cpu().numpy(),
     )
@@ -193,8 +209,9 @@ def train(
     """Train MMRest on `data` under `config` and return validation and test metrics at the
     epoch with the lowest validation loss. `on_epoch` sees every epoch's record as it ends;
     `out_dir`, if given, receives the best checkpoint (`best.pt`) and the test outputs at that
-    epoch (`test_outputs.npz`: ids, labels, pred, z, M0, dM, and the cluster state evaluation
-    used: centers, active).
+    epoch (`test_outputs.npz`: ids, labels, pred, z and the modalities of its rows, M0, dM, and
+    the cluster state evaluation used: centers, active). z holds the rows of the modalities the
+    dataset does not record as absent (`metric_modalities`).
 
     The run seeds torch's global generator (initial weights, dropout) from `config.seed`, inside
     a fork of it: the caller's generator is left as it was."""

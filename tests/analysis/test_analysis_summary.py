@@ -121,6 +121,19 @@ def test_bad_outputs_files_are_input_errors_naming_the_file(tmp_path):
         load_outputs(tmp_path / "junk.npz")
 
 
+def test_outputs_name_the_modalities_of_their_rows(tmp_path):
+    o = outputs(1, clusters=True)
+    arrays = {**o.__dict__, "ids": np.asarray(o.ids)}
+    np.savez(tmp_path / "text.npz", **{**arrays, "z": o.z[:, :1], "modalities": np.asarray(["text"])})
+    assert load_outputs(tmp_path / "text.npz").z.shape == (12, 1, 4)
+    # Files from before absent modalities were left out of z have no names: all three rows.
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert load_outputs(tmp_path / "old.npz").z.shape == (12, 3, 4)
+    np.savez(tmp_path / "wrong.npz", **{**arrays, "modalities": np.asarray(["text"])})
+    with pytest.raises(InputError, match=r"wrong.npz: inconsistent arrays \(z has shape \(12, 3, 4\), expected \(12, 1, 4\)\)"):
+        load_outputs(tmp_path / "wrong.npz")
+
+
 @pytest.mark.slow
 def test_what_the_trainer_saves_is_what_the_analysis_reads(tmp_path):
     torch.set_num_threads(1)

@@ -69,6 +69,19 @@ def test_kmeans_warm_start_equals_cpu():
     torch.testing.assert_close(ours.centers.cpu(), reference.centers, rtol=1e-5, atol=1e-5)
 
 
+def test_kmeans_reseeding_equals_cpu():
+    # Two centers far from every point: the first update re-seeds them (on CUDA without asking
+    # whether any cluster is empty), as the CPU does after asking.
+    x, _, _, centers, *_ = batch()
+    start = centers.clone()
+    start[[2, 5]] = 1e3
+    ours = kmeans(x.to(CUDA), 7, init=start.to(CUDA), iters=20)
+    reference = kmeans(x, 7, init=start, iters=20)
+    assert reference.assignment.unique().numel() == 7
+    assert torch.equal(ours.assignment.cpu(), reference.assignment)
+    torch.testing.assert_close(ours.centers.cpu(), reference.centers, rtol=1e-5, atol=1e-5)
+
+
 def test_kmeans_cold_start_is_as_good_as_cpu():
     # The generators differ by device, so the seeds differ; the quality must not.
     x = batch()[0]

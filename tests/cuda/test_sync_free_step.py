@@ -33,8 +33,9 @@ def test_training_steps_make_no_host_synchronisation(data, overrides):
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
-        # The first step clusters from scratch (k-means++), the second warm-starts; the pair draw
-        # runs on both (192 rows hold more than max_pairs pairs).
+        # The first step clusters from scratch (k-means++), the second warm-starts; both run the
+        # re-seeding of empty clusters (on CUDA always: asking whether one is empty would sync),
+        # and the pair draw (192 rows hold more than max_pairs pairs).
         for start in (0, 64):
             trainer._train_step(run, train, order[start : start + 64])
     finally:

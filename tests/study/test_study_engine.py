@@ -24,7 +24,8 @@ from mmrest.study.state import point_results
 pytestmark = pytest.mark.slow
 
 ATTRS = {"seed", "stage", "key", "varied", "design", "params", "seconds", "log", "best_epoch",
-         "grad_share_mmc", "pdlf_share", "clip_fraction", "clusters_active",
+         "grad_share_mmc", "pdlf_share", "clip_fraction", "clusters_active", "state_clusters_active",
+         "state_cluster_size_max", "state_nmi_bins", "state_nmi_modality",
          *(f"{split}_{m}" for split in ("valid", "test") for m in METRIC_NAMES)}
 
 

@@ -1,5 +1,6 @@
 """Training diagnostics: a hand-computed step, an independent autograd check on a 4-sample
-batch, the values that must be exactly 0 or NaN, empty clusters, and no effect on training."""
+batch, the values that must be exactly 0 or NaN, empty clusters, what the epoch state groups, and
+no effect on training."""
 import math
 
 import pytest
@@ -7,6 +8,7 @@ import torch
 from torch.nn import functional as F
 
 from mmrest.config import make_config
+from mmrest.labels import label_bins
 from mmrest.model.kmeans import kmeans
 from mmrest.model.mmc import HingeActivity, mmc_loss
 from mmrest.training import train, trainer
@@ -14,8 +16,12 @@ from mmrest.training.diagnostics import DIAGNOSTICS, EpochDiagnostics
 from mmrest.training.objective import StepTerms
 
 FAST = {"batch_size": 32, "max_epochs": 3, "patience": 10, "lr": 1e-3}
-CLUSTER_NAMES = ("clusters_active", "cluster_size_min", "cluster_size_max", "cluster_empty_fraction")
+STATE_NAMES = ("state_clusters_active", "state_cluster_size_max", "state_nmi_bins", "state_nmi_modality")
+CLUSTER_NAMES = ("clusters_active", "cluster_size_min", "cluster_size_max", "cluster_empty_fraction", *STATE_NAMES)
 HINGE_NAMES = ("hinge_active_within", "hinge_active_between")
+
+
+THIRDS = -(2 / 3 * math.log(2 / 3) + 1 / 3 * math.log(1 / 3))  # entropy of a 2/3, 1/3 split
 
 
 def _step_terms(w: torch.nn.Parameter, *, l1_grad, mmc_grad, score, bias, assignment, hinges) -> StepTerms:
@@ -48,6 +54,11 @@ def test_hand_computed_two_steps():
                         assignment=[0, 0, 0, 1, 1, 2], hinges=hinges)
     diag.backward(terms, step=1)
     diag.record(terms, clip_norm=w.grad.norm())
+    # The epoch state: 3 samples labelled -3, 0, 2.9 (bins 0, 3, 6), two modalities, so rows are
+    # (sample, modality) = (0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1); clusters 0, 0, 1, 0, 0, 1.
+    # The clusters are a function of the bins: MI = H(clusters) = H(2/3, 1/3), H(bins) = ln 3, so
+    # NMI = H / ((ln 3 + H) / 2). Each modality holds the same mix of clusters: MI = 0.
+    diag.record_state(torch.tensor([0, 0, 1, 0, 0, 1]), labels=torch.tensor([-3.0, 0.0, 2.9]), modalities=2)
 
     got = diag.summary()
     assert list(got) == list(DIAGNOSTICS)
@@ -58,9 +69,11 @@ def test_hand_computed_two_steps():
         "pdlf_share": 0.25, "pdlf_mean_abs": 0.5, "score_mean_abs": 1.5,
         "clusters_active": 2.5, "cluster_size_min": (2 + 1) / 12, "cluster_size_max": (4 + 3) / 12,
         "cluster_empty_fraction": 0.5,
+        "state_clusters_active": 2, "state_cluster_size_max": 4 / 6,
+        "state_nmi_bins": 2 * THIRDS / (math.log(3) + THIRDS), "state_nmi_modality": 0.0,
         "hinge_active_within": 1 / 4, "hinge_active_between": 4 / (6 + 18),
     }
-    assert got == pytest.approx(expected, rel=1e-6)
+    assert got == pytest.approx(expected, rel=1e-6, abs=1e-12)
 
 
 def test_gradients_measured_on_every_nth_step():
@@ -162,6 +175,49 @@ def test_empty_clusters_show_in_the_counts(make_tiny):
         assert record.diagnostics["cluster_size_max"] == pytest.approx(1 / 12)
         # every cluster has a single row: no within-cluster term exists
         assert math.isnan(record.diagnostics["hinge_active_within"])
+
+
+def test_one_modality_has_no_modality_nmi():
+    diag = EpochDiagnostics([], k=2, clip=1.0, every=64)
+    w = torch.nn.Parameter(torch.zeros(1))
+    terms = StepTerms((w * 1.0).sum(), None, torch.ones(2), None, torch.tensor([0, 1]), None, torch.zeros(0))
+    diag.backward(terms, step=1)
+    diag.record(terms, clip_norm=torch.tensor(0.5))
+    # Two samples in bins 3 and 6, each in its own cluster: the clusters are the bins.
+    diag.record_state(torch.tensor([1, 0]), labels=torch.tensor([0.1, 2.7]), modalities=1)
+    got = diag.summary()
+    assert got["state_nmi_bins"] == pytest.approx(1.0) and math.isnan(got["state_nmi_modality"])
+    assert (got["state_clusters_active"], got["state_cluster_size_max"]) == (2, 0.5)
+
+
+@pytest.mark.parametrize("grouping", ["modality", "bins"])
+def test_epoch_state_values_line_each_row_up_with_its_sample_and_modality(tiny, monkeypatch, grouping):
+    """An epoch state whose clusters are exactly the rows' modalities (or their label bins) has
+    NMI 1 with that grouping and 0 with the other (every modality holds the same samples): the
+    rows are matched with the right labels and modalities, in z's order."""
+    original, n = trainer.cluster_epoch, len(tiny.train)
+    bins = label_bins(torch.from_numpy(tiny.train.labels))
+
+    def grouped(z, state, cfg, *, init):
+        original(z, state, cfg, init=init)
+        return torch.arange(3).repeat_interleave(n) if grouping == "modality" else bins.repeat(3)
+
+    monkeypatch.setattr(trainer, "cluster_epoch", grouped)
+    got = train(make_config("mosi", {**FAST, "max_epochs": 1}), tiny).diagnostics
+    other = "bins" if grouping == "modality" else "modality"
+    assert got[f"state_nmi_{grouping}"] == pytest.approx(1.0) and got[f"state_nmi_{other}"] == pytest.approx(0.0, abs=1e-12)
+    expected_active = 3 if grouping == "modality" else len(bins.unique())
+    assert got["state_clusters_active"] == expected_active
+
+
+def test_epoch_state_count_is_the_state_evaluation_uses(tiny):
+    cfg = make_config("mosi", {**FAST, "k": 5})
+    run = trainer._build(cfg, tiny, torch.device("cpu"))
+    tensors = trainer.to_tensors(tiny, cfg, torch.device("cpu"))
+    for _ in range(2):
+        _, diagnostics = trainer._train_epoch(run, tensors["train"])
+        assert diagnostics["state_clusters_active"] == int(run.state.active.sum())
+        assert 1 / 5 <= diagnostics["state_cluster_size_max"] <= 1
 
 
 def test_diagnostics_change_no_metric(tiny):
