@@ -20,9 +20,14 @@ from mmrest.selection import Choices
 from mmrest.study.state import best_point
 from mmrest.stats import DIFFERS
 from mmrest.training.floor import RIDGE_ALL, Floor
-from mmrest.trial_table import ANALYSIS, DIAGNOSTIC_COLUMNS, OBJECTIVE, StudyFacts, at_point, point_key
+from mmrest.trial_table import ANALYSIS, DIAGNOSTIC_COLUMNS, OBJECTIVE, StudyFacts, at_point, point_key, same_value
 
 STEERING_THRESHOLD = 0.05  # below this share a part of the model "never gets a say"
+# The hyperparameters that act through the clusters of z (spec 2): their curves tell something
+# about the local metrics only where the clusters exist and group something (docs/model.md,
+# "Dead clusters": the thresholds and why).
+CLUSTER_PARAMS = ("k", "v1", "v2", "xi", "alpha")
+BLOB_SHARE = 0.9  # the largest cluster holds more than this share of the rows: one blob
 # The part of the objective each hyperparameter acts through, and the diagnostic that measures it.
 PART_OF = {"gamma": ("PDLF", "pdlf_share", "of the prediction")}
 DEFAULT_PART = ("L_MMC", "grad_share_mmc", "of the gradient")
@@ -57,7 +62,8 @@ def standing(done: pd.DataFrame, trials: pd.DataFrame, facts: StudyFacts, choice
         best_key=None if best is None else best[0], best_mean=None if best is None else best[1],
         best_std=None if best is None else best[2], best_seeds=0 if best is None else best[3],
         beats_floor=beats, chosen_diagnostics=_diagnostics_at(done, choices.config),
-        notes=tuple(_notes(done, facts, verdicts)), ablation_notes=tuple(_ablation_notes(trials)),
+        notes=tuple(_notes(done, facts, verdicts) + _cluster_notes(done, facts, verdicts)),
+        ablation_notes=tuple(_ablation_notes(trials)),
     )
 
 
@@ -99,11 +105,51 @@ def _notes(done: pd.DataFrame, facts: StudyFacts, verdicts: Verdicts) -> list[st
     return notes
 
 
+def _cluster_notes(done: pd.DataFrame, facts: StudyFacts, verdicts: Verdicts) -> list[str]:
+    """For each curve of a hyperparameter that acts through the clusters, at how many of the
+    points it compares (its base and levels, diagnostics as the mean over their seeds) the
+    epoch's clusters were one blob or grouped the rows by modality more than by label."""
+    metric = facts.objective.metric.removeprefix("valid_")
+    notes = []
+    for curve in verdicts.curves:
+        if curve.metric != metric or curve.param not in CLUSTER_PARAMS:
+            continue
+        points = [done.loc[at_point(done, facts.base_values)]]
+        line = done.loc[(done["stage"] == curve.stage) & (done["varied"] == curve.param)]
+        points += [line.loc[same_value(line[curve.param], v)] for v in curve.levels[1:]]
+        found = [reason for rows in points if (reason := cluster_trouble(rows))]
+        if found:
+            notes.append(
+                f"The {param_label(curve.param)} curve ({curve.stage}): at {len(found)} of its {len(points)} points "
+                f"the clusters {found[0]}: the curve cannot tell what the local metrics would do."
+            )
+    return notes
+
+
+def cluster_trouble(rows: pd.DataFrame) -> str | None:
+    """Why the epoch's clusters of these trials (mean over them) hold little, in words; None when
+    they are neither one blob nor grouped by modality more than by label (or were not measured)."""
+    share = float(rows["state_cluster_size_max"].mean()) if len(rows) else math.nan
+    bins = float(rows["state_nmi_bins"].mean()) if len(rows) else math.nan
+    modality = float(rows["state_nmi_modality"].mean()) if len(rows) else math.nan
+    if math.isfinite(share) and share > BLOB_SHARE:
+        return f"were one blob (the largest held {format_number(100 * share, 3)} % of the rows)"
+    if math.isfinite(modality) and math.isfinite(bins) and modality > bins:
+        return (f"grouped the rows by modality more than by label (normalised mutual information "
+                f"{format_number(modality, 2)} with the modality, {format_number(bins, 2)} with the label bins)")
+    return None
+
+
 def _ablation_notes(trials: pd.DataFrame) -> list[str]:
     """The same sentence for the ablations, from the analysis stage's full model: a variant that
-    switches off a part that had no say cannot tell whether that part would help."""
+    switches off a part that had no say cannot tell whether that part would help; one that
+    switches off L_MMC cannot tell what the local metrics would do where the clusters held little."""
     full = trials.loc[(trials["design"] == ANALYSIS) & (trials["varied"] == FULL) & (trials["state"] == "COMPLETE")]
     notes = []
+    trouble = cluster_trouble(full)
+    if trouble:
+        notes.append(f"In the full model the clusters {trouble} (mean over its seeds): the variant without L_MMC "
+                     "cannot tell what the local metrics would do.")
     for part, column, of in (DEFAULT_PART, PART_OF["gamma"]):
         share = float(full[column].mean()) if not full.empty else math.nan
         if math.isfinite(share) and share < STEERING_THRESHOLD:

@@ -60,3 +60,39 @@ def test_enough_gradient_and_no_sentence():
     trials, raw = _study(0.3)
     assert compute_report(trials, raw).standing.notes == ()
     assert PAPER["eta"] == 0.01
+
+
+def _k_curve(diagnostics_at):
+    """A k curve (base k = 7, levels 3 and 12) whose trials carry the given cluster diagnostics."""
+    rows = []
+    for k in (7, 3, 12):
+        varied = "base" if k == 7 else "k"
+        rows += [trial(varied=varied, k=k, seed=s, valid={"mae": 0.75 + 0.001 * s}, diagnostics=diagnostics_at(k))
+                 for s in (1, 2, 3)]
+    trials = table(rows)
+    return compute_report(trials, facts([oat_stage(k=[3, 7, 12])], trials, seeds=(1, 2, 3)))
+
+
+def test_a_curve_over_clusters_that_hold_nothing_says_it_cannot_tell(tmp_path):
+    blob = {"state_cluster_size_max": 0.95, "state_nmi_bins": 0.02, "state_nmi_modality": 0.3}
+    by_modality = {"state_cluster_size_max": 0.4, "state_nmi_bins": 0.02, "state_nmi_modality": 0.3}
+    healthy = {"state_cluster_size_max": 0.4, "state_nmi_bins": 0.2, "state_nmi_modality": 0.05}
+    report = _k_curve(lambda k: blob if k == 7 else by_modality if k == 3 else healthy)
+    notes = [n for n in report.standing.notes if n.startswith("The k curve")]
+    assert notes == ["The k curve (coarse): at 2 of its 3 points the clusters were one blob (the largest held 95 % "
+                     "of the rows): the curve cannot tell what the local metrics would do."]
+    assert _k_curve(lambda k: healthy).standing.notes == ()
+    # Language-only data has no modality NMI: only a blob speaks then.
+    one_modality = {**by_modality, "state_nmi_modality": float("nan")}
+    assert _k_curve(lambda k: one_modality).standing.notes == ()
+
+
+def test_the_ablations_say_so_when_the_full_models_clusters_were_one_blob():
+    from mmrest.report.standing import _ablation_notes
+
+    blob = {"state_cluster_size_max": 0.97, "state_nmi_bins": 0.01, "state_nmi_modality": float("nan"),
+            "grad_share_mmc": 0.3, "pdlf_share": 0.2}
+    rows = [trial(stage="analysis", design="analysis", varied="full", seed=s, diagnostics=blob) for s in (1, 2)]
+    (note,) = _ablation_notes(table(rows))
+    assert note == ("In the full model the clusters were one blob (the largest held 97 % of the rows) (mean over its "
+                    "seeds): the variant without L_MMC cannot tell what the local metrics would do.")
