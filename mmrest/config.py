@@ -15,9 +15,26 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mmrest.errors import InputError
 
-# The seven hyperparameters of the paper's sensitivity study (spec section 6), defined once.
-Hyperparameter = Literal["k", "v1", "v2", "xi", "alpha", "gamma", "eta"]
+# What a study can vary, defined once: the seven hyperparameters of the paper's sensitivity study
+# (spec section 6), and the k-means mode, so that warm k-means and the release's per-batch
+# restarts can be compared like any value (in a study it is a number: KMEANS_MODES' index).
+Hyperparameter = Literal["k", "v1", "v2", "xi", "alpha", "gamma", "eta", "kmeans_mode"]
 STUDY_HYPERPARAMETERS: tuple[Hyperparameter, ...] = get_args(Hyperparameter)
+KMEANS_MODES = ("warm", "restart")
+INTEGER_HYPERPARAMETERS = ("k", "kmeans_mode")  # the rest are real numbers
+
+
+def study_number(name: str, value) -> int | float:
+    """A study parameter's value as a study holds it: an int for k and the k-means mode (a mode's
+    name becomes its index in KMEANS_MODES), a float for the rest."""
+    if name == "kmeans_mode" and isinstance(value, str):
+        return KMEANS_MODES.index(value)
+    return int(round(value)) if name in INTEGER_HYPERPARAMETERS else float(value)
+
+
+def study_values(config: TrainConfig) -> dict[str, int | float]:
+    """The study parameters of a training configuration, as a study holds them."""
+    return {name: study_number(name, getattr(config, name)) for name in STUDY_HYPERPARAMETERS}
 # How to get BERT weights, for the message that refuses a missing folder (nothing is downloaded here).
 GET_BERT = (
     "on a machine with internet: python -c \"from transformers import AutoModel, AutoTokenizer; "
@@ -60,7 +77,7 @@ class TrainConfig(BaseModel):
     # Clustering (spec 7.3): warm-start keeps cluster identities stable across batches.
     kmeans_mode: Literal["warm", "restart"] = Field(
         "warm", description="warm: each batch from the previous centers, clusters left empty re-seeded; "
-        "restart: k-means++ restarts on every batch (the release's)"
+        "restart: k-means++ restarts on every batch (the release's); a study may give 0 or 1 (their index)"
     )
     kmeans_restarts: int = Field(10, ge=1, description="k-means++ restarts for a cold start")
     kmeans_iters: int = Field(20, ge=1, description="Lloyd iterations per clustering")
@@ -84,6 +101,14 @@ class TrainConfig(BaseModel):
     diagnostics_every: int = Field(
         64, ge=1, description="measure each loss term's gradient on every N-th training step (one extra backward pass)"
     )
+
+    @field_validator("kmeans_mode", mode="before")
+    @classmethod
+    def _mode_by_index(cls, value):
+        # A study holds the mode as a number (its index): 0 and 1 name warm and restart.
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value in range(len(KMEANS_MODES)):
+            return KMEANS_MODES[int(value)]
+        return value
 
     @field_validator("v1", "v2", "xi", "alpha", "gamma", "eta", "beta", "lr", "bert_lr", "metric_lr")
     @classmethod

@@ -1,13 +1,13 @@
 import pytest
 
-from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, make_config
+from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, make_config, study_values
 from mmrest.errors import InputError
 
 
 def test_presets_carry_the_papers_values():
     mosi, mosei = make_config("mosi"), make_config("mosei")
-    assert [getattr(mosi, n) for n in STUDY_HYPERPARAMETERS] == [7, 0.8, 1.0, 3.0, 1.0, 0.05, 0.01]
-    assert [getattr(mosei, n) for n in STUDY_HYPERPARAMETERS] == [10, 0.7, 0.5, 70.0, 0.7, 0.05, 0.01]
+    assert [getattr(mosi, n) for n in STUDY_HYPERPARAMETERS] == [7, 0.8, 1.0, 3.0, 1.0, 0.05, 0.01, "warm"]
+    assert [getattr(mosei, n) for n in STUDY_HYPERPARAMETERS] == [10, 0.7, 0.5, 70.0, 0.7, 0.05, 0.01, "warm"]
     assert (mosi.batch_size, mosei.batch_size) == (64, 128)
     assert set(PRESETS) == {"mosi", "mosei", "mosi_frozen"}
 
@@ -68,3 +68,11 @@ def test_bert_max_len_must_fit_the_models_positions(tmp_path):
 def test_file_checks_can_be_skipped_to_read_old_results():
     config = make_config("mosi", {"text_backend": "bert", "bert_path": "/gone"}, check_files=False)
     assert config.bert_path == "/gone"
+
+
+def test_the_kmeans_mode_reads_as_its_index_in_a_study():
+    assert make_config("mosi", {"kmeans_mode": 1}).kmeans_mode == "restart"
+    assert make_config("mosi", {"kmeans_mode": 0.0}).kmeans_mode == "warm"
+    assert study_values(make_config("mosi", {"kmeans_mode": "restart"}))["kmeans_mode"] == 1
+    with pytest.raises(InputError, match="key 'kmeans_mode' = 2"):
+        make_config("mosi", {"kmeans_mode": 2})

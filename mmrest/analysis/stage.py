@@ -16,7 +16,7 @@ import yaml
 from mmrest.analysis.outputs import OUTPUTS_FILE, load_outputs
 from mmrest.analysis.summary import Run
 from mmrest.analysis.variants import FULL, VARIANT_NAMES, VARIANTS, variant_point
-from mmrest.config import STUDY_HYPERPARAMETERS
+from mmrest.config import KMEANS_MODES, STUDY_HYPERPARAMETERS, study_number
 from mmrest.errors import InputError
 from mmrest.formatting import format_value
 from mmrest.study.planner import PlannedTrial
@@ -31,8 +31,8 @@ def analysis_key(variant: str, seed: int) -> str:
 
 
 def normal_config(config: dict) -> dict[str, float]:
-    """The seven hyperparameters, k as an int and the rest as floats."""
-    return {p: int(round(config[p])) if p == "k" else float(config[p]) for p in STUDY_HYPERPARAMETERS}
+    """The study parameters as a study holds them (mmrest.config.study_number)."""
+    return {p: study_number(p, config[p]) for p in STUDY_HYPERPARAMETERS}
 
 
 def plan_analysis(config: dict[str, float], seeds: list[int]) -> list[PlannedTrial]:
@@ -66,6 +66,10 @@ def read_config_file(path: Path, base_values: dict[str, float]) -> tuple[dict[st
         raise InputError(f"--config {where}: unknown key(s) {', '.join(map(str, unknown))}; the analysis "
                          f"sets only {', '.join(STUDY_HYPERPARAMETERS)} (other options come from the study's spec)")
     for key, value in raw.items():
+        if key == "kmeans_mode" and value in (*KMEANS_MODES, *range(len(KMEANS_MODES))):
+            continue
+        if key == "kmeans_mode":
+            raise InputError(f"--config {where}.{key} = {value!r}: must be one of {', '.join(KMEANS_MODES)}")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise InputError(f"--config {where}.{key} = {value!r}: must be a finite number")
     filled = [p for p in STUDY_HYPERPARAMETERS if p not in raw]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import optuna
 import pandas as pd
 
+from mmrest.config import INTEGER_HYPERPARAMETERS, study_number
 from mmrest.report.table import log_scaled
 from mmrest.selection.rows import varied_parameters
 from mmrest.trial_table import OBJECTIVE, ONE_AT_A_TIME, Objective, StageFacts
@@ -86,7 +87,7 @@ def _optuna_study(rows: pd.DataFrame, stage: StageFacts, params: tuple[str, ...]
     with _quiet_optuna():
         study = optuna.create_study(direction=direction)
     for _, row in rows.iterrows():
-        values = {p: int(row[p]) if p == "k" else float(row[p]) for p in params}
+        values = {p: study_number(p, row[p]) for p in params}
         study.add_trial(optuna.trial.create_trial(
             params=values, distributions=distributions, value=float(row[OBJECTIVE])))
     return study
@@ -94,7 +95,7 @@ def _optuna_study(rows: pd.DataFrame, stage: StageFacts, params: tuple[str, ...]
 
 def _distribution(param: str, values: list[float], log: bool) -> optuna.distributions.BaseDistribution:
     low, high = min(values), max(values)
-    if param == "k":
+    if param in INTEGER_HYPERPARAMETERS:
         return optuna.distributions.IntDistribution(int(low), int(high), log=log)
     return optuna.distributions.FloatDistribution(float(low), float(high), log=log)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mmrest.config import STUDY_HYPERPARAMETERS
+from mmrest.config import KMEANS_MODES, STUDY_HYPERPARAMETERS, study_number
 from mmrest.metrics import HIGHER_IS_BETTER, METRIC_NAMES
 from mmrest.selection.rows import decisive_rows, seed_stats, varied_parameters
 from mmrest.selection.rules import DEFAULT_RULE, Rule, get_rule, order, runner_up
@@ -146,10 +146,18 @@ def _disagreements(
     return tuple(agree), tuple(disagree)
 
 
+def _readable(name: str, value: float) -> int | float | str:
+    """A chosen value as a spec reads it: the k-means mode by name, other values to six digits."""
+    number = study_number(name, value)
+    if name == "kmeans_mode":
+        return KMEANS_MODES[number]
+    return number if isinstance(number, int) else float(f"{number:.6g}")
+
+
 def config_yaml(config: dict[str, float], *, rule: str, study_name: str, base: str | None) -> str:
     """The chosen configuration as a spec fragment (six significant digits: a refined grid's
     log-spaced values carry float noise no one should paste)."""
-    train = {p: int(round(v)) if p == "k" else float(f"{v:.6g}") for p, v in config.items()}
+    train = {p: _readable(p, v) for p, v in config.items()}
     body = ({"base": base} if base else {}) | {"train": train}
     header = f"# chosen by rule '{rule}' on validation metrics of study '{study_name}'\n"
     return header + yaml.safe_dump(body, sort_keys=False)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, TrainConfig
+from mmrest.config import INTEGER_HYPERPARAMETERS, PRESETS, STUDY_HYPERPARAMETERS, TrainConfig, study_number, study_values
 from mmrest.formatting import format_value
 from mmrest.grid import is_log_spaced
 from mmrest.study.spec import StageSpec, StudySpec
@@ -56,8 +56,7 @@ class PointResult:
 def base_point(spec: StudySpec) -> Point:
     """The seven hyperparameters of the base preset with `train` applied (the paper's values
     unless `train` sets one)."""
-    config = TrainConfig(**{**PRESETS[spec.base], **spec.train})
-    return _normal({name: getattr(config, name) for name in STUDY_HYPERPARAMETERS})
+    return study_values(TrainConfig(**{**PRESETS[spec.base], **spec.train}))
 
 
 def plan_stage(spec: StudySpec, stage: StageSpec, source: list[PointResult] | None = None) -> list[PlannedTrial]:
@@ -147,16 +146,12 @@ def _finer(axis: list[float], winner: float, points: int, name: str) -> list[flo
     i = ordered.index(winner)
     low, high = ordered[max(i - 1, 0)], ordered[min(i + 1, len(ordered) - 1)]
     log = is_log_spaced(ordered)
-    new = between(low, high, points, log=log, integer=name == "k")
+    new = between(low, high, points, log=log, integer=name in INTEGER_HYPERPARAMETERS)
     return _normal_list(name, sorted(set(new) | {winner}))
 
 
-def _normal(point: dict) -> Point:
-    return {name: (int(v) if name == "k" else float(v)) for name, v in point.items()}
-
-
 def _normal_list(name: str, values: list[float]) -> list[float]:
-    return [int(v) if name == "k" else float(v) for v in values]
+    return [study_number(name, v) for v in values]
 
 
 def _normal_values(params: dict[str, list[float]]) -> dict[str, list[float]]:

@@ -23,7 +23,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
-from mmrest.config import STUDY_HYPERPARAMETERS
+from mmrest.config import INTEGER_HYPERPARAMETERS, STUDY_HYPERPARAMETERS, study_number
 from mmrest.grid import is_log_spaced
 from mmrest.study.planner import PlannedTrial, Point, base_point
 from mmrest.study.spec import StageSpec, StudySpec
@@ -47,10 +47,10 @@ def stage_distributions(spec: StudySpec, stage: StageSpec, trials: list[PlannedT
     base = base_point(spec)
     dists: dict[str, BaseDistribution] = {}
     for name in STUDY_HYPERPARAMETERS:
-        kind = IntDistribution if name == "k" else FloatDistribution
+        kind = IntDistribution if name in INTEGER_HYPERPARAMETERS else FloatDistribution
         if stage.ranges and name in stage.ranges:
             rng = stage.ranges[name]
-            low, high = (int(rng.low), int(rng.high)) if name == "k" else (rng.low, rng.high)
+            low, high = study_number(name, rng.low), study_number(name, rng.high)
             dists[name] = kind(low, high, log=rng.log)
             continue
         values = sorted({t.point[name] for t in trials if t.point is not None} | {base[name]})

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, Hyperparameter, TrainConfig
+from mmrest.config import KMEANS_MODES, PRESETS, STUDY_HYPERPARAMETERS, Hyperparameter, TrainConfig
 from mmrest.errors import InputError
 from mmrest.metrics import HIGHER_IS_BETTER, METRIC_NAMES
 from mmrest.overrides import parse_assignments
@@ -106,6 +106,18 @@ class StageSpec(_Strict):
     ranges: dict[Hyperparameter, RangeSpec] | None = None
     n_trials: int | None = Field(None, ge=1, description="points TPE samples (each runs once per seed)")
     sampler_seed: int = Field(0, ge=0)
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _modes_by_index(cls, value: Any) -> Any:
+        # `kmeans_mode: [warm, restart]` reads as the numbers a study holds (their index).
+        if isinstance(value, dict) and isinstance(value.get("kmeans_mode"), list):
+            unknown = [v for v in value["kmeans_mode"] if isinstance(v, str) and v not in KMEANS_MODES]
+            if unknown:
+                raise ValueError(f"kmeans_mode takes {' or '.join(KMEANS_MODES)} (0 or 1); got {unknown[0]!r}")
+            modes = [KMEANS_MODES.index(v) if isinstance(v, str) else v for v in value["kmeans_mode"]]
+            return {**value, "kmeans_mode": modes}
+        return value
 
     @model_validator(mode="after")
     def _fits_design(self) -> StageSpec:

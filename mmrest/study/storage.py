@@ -6,6 +6,7 @@ works instead; a cluster uses PostgreSQL.
 """
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +14,14 @@ from pathlib import Path
 import optuna
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalStorage
+from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial
+
+from mmrest.config import INTEGER_HYPERPARAMETERS, STUDY_HYPERPARAMETERS
 
 from mmrest.errors import InputError
 from mmrest.study.folder import StudyFolder
+from mmrest.study.planner import base_point
 from mmrest.study.spec import StageSpec, StudySpec
 
 CONNECT_TIMEOUT_S = 10
@@ -116,13 +121,29 @@ def recorded_stages(storage: BaseStorage, spec: StudySpec) -> dict[str, Recorded
     """Every stage the storage holds for this study, by stage name, in one pass over the storage
     (the spec's stages that started, and stages added later, such as the analysis)."""
     prefix = stage_study_name(spec, "")
+    base = base_point(spec)
     recorded = {}
     for study in sorted(storage.get_all_studies(), key=lambda s: s.study_name):
         if study.study_name.startswith(prefix):
             trials = storage.get_all_trials(storage.get_study_id_from_name(study.study_name), deepcopy=False)
             name = study.study_name.removeprefix(prefix)
-            recorded[name] = RecordedStage(name, dict(study.user_attrs), sorted(trials, key=lambda t: t.number))
+            trials = [_with_every_parameter(t, base) for t in sorted(trials, key=lambda t: t.number)]
+            recorded[name] = RecordedStage(name, dict(study.user_attrs), trials)
     return recorded
+
+
+def _with_every_parameter(trial: FrozenTrial, base: dict) -> FrozenTrial:
+    """The trial with the study parameters it was not given (a study recorded before a parameter
+    could be varied, such as the k-means mode) at the value every point then had: the base's."""
+    missing = [name for name in STUDY_HYPERPARAMETERS if name not in trial.params]
+    if not trial.params or not missing:
+        return trial
+    filled = copy.copy(trial)
+    filled.distributions = {**trial.distributions, **{
+        name: (IntDistribution if name in INTEGER_HYPERPARAMETERS else FloatDistribution)(base[name], base[name])
+        for name in missing}}
+    filled.params = {**trial.params, **{name: base[name] for name in missing}}
+    return filled
 
 
 def stage_trials(storage: BaseStorage, spec: StudySpec) -> dict[str, list[FrozenTrial]]:

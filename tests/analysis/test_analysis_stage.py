@@ -8,10 +8,10 @@ from mmrest.analysis.outputs import OUTPUTS_FILE
 from mmrest.analysis.stage import (
     check_same_config, completed_runs, normal_config, plan_analysis, read_config_file, recorded_config,
 )
-from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS
+from mmrest.config import STUDY_HYPERPARAMETERS, make_config, study_values
 from mmrest.errors import InputError
 
-PAPER = normal_config(PRESETS["mosi"])
+PAPER = normal_config(study_values(make_config("mosi")))
 
 
 def test_plan_every_variant_once_per_seed_seed_major():
@@ -32,11 +32,11 @@ def test_config_file_in_the_reports_format_or_plain(tmp_path):
     block.write_text("# chosen by rule 'mean_rank'\nbase: mosi\ntrain:\n  k: 5\n  xi: 2.5\n")
     config, filled = read_config_file(block, PAPER)
     assert config == {**PAPER, "k": 5, "xi": 2.5} and isinstance(config["k"], int)
-    assert filled == ["v1", "v2", "alpha", "gamma", "eta"]
+    assert filled == ["v1", "v2", "alpha", "gamma", "eta", "kmeans_mode"]
     plain = tmp_path / "plain.yaml"
-    plain.write_text("\n".join(f"{p}: 2" for p in STUDY_HYPERPARAMETERS))
+    plain.write_text("\n".join(f"{p}: 2" for p in STUDY_HYPERPARAMETERS if p != "kmeans_mode") + "\nkmeans_mode: restart")
     config, filled = read_config_file(plain, PAPER)
-    assert config == {p: 2 if p == "k" else 2.0 for p in STUDY_HYPERPARAMETERS} and filled == []
+    assert config == {**{p: 2 if p == "k" else 2.0 for p in STUDY_HYPERPARAMETERS}, "kmeans_mode": 1} and filled == []
 
 
 @pytest.mark.parametrize("text, message", [
@@ -45,6 +45,7 @@ def test_config_file_in_the_reports_format_or_plain(tmp_path):
     ("gamma: .nan\n", r"gamma = nan: must be a finite number"),
     ("- 1\n- 2\n", "expected a mapping of hyperparameters"),
     ("k: [1\n", "not valid YAML"),
+    ("kmeans_mode: cold\n", r"chosen.yaml.kmeans_mode = 'cold': must be one of warm, restart"),
 ])
 def test_bad_config_files_name_the_key(tmp_path, text, message):
     path = tmp_path / "chosen.yaml"
@@ -72,7 +73,7 @@ def test_the_recorded_configuration_guards_against_mixing():
     assert recorded_config(trials.loc[trials["stage"] != "analysis"]) is None
     check_same_config(trials, config, where="studies/x")
     with pytest.raises(InputError, match=r"studies/x: its analysis stage was trained for k=7, v1=0.8, v2=1, "
-                                         r"xi=3, alpha=0.5, gamma=0.05, eta=0.01, not for .*alpha=1, .*--redo"):
+                                         r"xi=3, alpha=0.5, gamma=0.05, eta=0.01, kmeans_mode=0, not for .*alpha=1, .*--redo"):
         check_same_config(trials, PAPER, where="studies/x")
 
 

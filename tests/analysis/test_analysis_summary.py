@@ -14,13 +14,13 @@ from mmrest.analysis.store import load_analysis, load_analysis_if_any, save_anal
 from mmrest.analysis.summary import CaseOptions, Run, compute_analysis
 from mmrest.analysis.variance import EUCLIDEAN, LOCAL, NO_CLUSTERS, variance_settings
 from mmrest.analysis.variants import FULL, NO_BIAS, NO_MMC, VARIANT_NAMES
-from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS, make_config
+from mmrest.config import make_config, study_values
 from mmrest.data.synthetic import synthetic_dataset
 from mmrest.errors import InputError
 from mmrest.metrics import msa_metrics
 from mmrest.training import train
 
-PAPER = {p: float(PRESETS["mosi"][p]) for p in STUDY_HYPERPARAMETERS}
+PAPER = {p: float(v) for p, v in study_values(make_config("mosi")).items()}
 
 
 def outputs(seed: int, *, clusters: bool, n: int = 12, d: int = 4, k: int = 3) -> ModelOutputs:

@@ -72,7 +72,7 @@ def test_facts_of_a_partial_study_with_a_failure():
     assert (f.planned, f.done, f.failed, f.running, f.waiting) == (10, 6, 1, 1, 1)
     assert f.partial and f.wall_seconds is None and f.finished is None
     assert f.trial_seconds == 6 * 10.0 + 4.0
-    assert f.failures == (("coarse/k=7,v1=0.8,v2=1,xi=3,alpha=4,gamma=0.05,eta=0.01/seed=1", "RuntimeError: loss is NaN"),)
+    assert f.failures == (("coarse/k=7,v1=0.8,v2=1,xi=3,alpha=4,gamma=0.05,eta=0.01,kmeans_mode=0/seed=1", "RuntimeError: loss is NaN"),)
     (stage,) = f.stages.values()
     assert (stage.done, stage.failed, stage.running, stage.waiting) == (6, 1, 1, 1)
     assert f.absent_modalities == ("audio",) and f.seeds == (1, 2) and f.base == "mosi"

@@ -3,6 +3,8 @@ import math
 
 import pytest
 import yaml
+
+from mmrest.config import make_config
 from trial_tables import (
     PAPER, disagree_case, disagree_rows, facts, grid_rows, grid_stage, oat_stage, table, trial,
 )
@@ -110,8 +112,10 @@ def test_yaml_block_pastes_back_to_the_configuration():
     assert text.startswith("# chosen by rule 'mean_rank' on validation metrics of study 'demo'\n")
     loaded = yaml.safe_load(text)
     assert loaded["base"] == "mosi"
-    assert loaded["train"] == {**PAPER, "alpha": 0.565685, "k": 9}
+    assert loaded["train"] == {**PAPER, "alpha": 0.565685, "k": 9, "kmeans_mode": "warm"}
     assert isinstance(loaded["train"]["k"], int)
+    # The k-means mode by name: the block reads back through the spec and the training config.
+    assert make_config("mosi", loaded["train"]).kmeans_mode == "warm"
 
 
 def test_when_nothing_tells_values_apart_the_paper_value_stays():

@@ -17,7 +17,7 @@ from mmrest.study.recorder import stage_distributions
 from mmrest.study.spec import validate_spec
 from study_helpers import tiny_spec
 
-MOSI = {"k": 7, "v1": 0.8, "v2": 1.0, "xi": 3.0, "alpha": 1.0, "gamma": 0.05, "eta": 0.01}
+MOSI = {"k": 7, "v1": 0.8, "v2": 1.0, "xi": 3.0, "alpha": 1.0, "gamma": 0.05, "eta": 0.01, "kmeans_mode": 0}
 
 
 def _spec(stages, seeds=(1, 2, 3)):
@@ -135,7 +135,10 @@ def test_base_point_applies_train_overrides():
     spec = validate_spec(tiny_spec("b", train={"max_epochs": 2, "gamma": 0.0}), source="test.yaml")
     assert base_point(spec) == {**MOSI, "gamma": 0.0}
     mosei = validate_spec(tiny_spec("b", base="mosei"), source="test.yaml")
-    assert base_point(mosei) == {"k": 10, "v1": 0.7, "v2": 0.5, "xi": 70.0, "alpha": 0.7, "gamma": 0.05, "eta": 0.01}
+    assert base_point(mosei) == {"k": 10, "v1": 0.7, "v2": 0.5, "xi": 70.0, "alpha": 0.7, "gamma": 0.05, "eta": 0.01,
+                                 "kmeans_mode": 0}
+    restart = validate_spec(tiny_spec("b", train={"max_epochs": 2, "kmeans_mode": "restart"}), source="test.yaml")
+    assert base_point(restart)["kmeans_mode"] == 1
 
 
 def test_a_one_at_a_time_refine_of_a_grid_is_anchored_and_raced_at_the_grid_winner():
