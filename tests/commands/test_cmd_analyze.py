@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 import yaml
 from report_browser import open_page
+from study_helpers import run_on_head
 
 from mmrest.analysis.outputs import OUTPUTS_FILE, load_outputs
 from mmrest.analysis.stage import normal_config, plan_analysis
 from mmrest.analysis.store import ANALYSIS_FILE, load_analysis
 from mmrest.analysis.variants import FULL, NO_BIAS, NO_MMC, VARIANT_NAMES
 from mmrest.cli import main
-from mmrest.config import PRESETS, STUDY_HYPERPARAMETERS
+from mmrest.config import STUDY_HYPERPARAMETERS, make_config, study_values
 from mmrest.metrics import METRIC_NAMES, msa_metrics
 from mmrest.report.build import compute_report
 from mmrest.study.results import StudyResults
@@ -40,19 +41,22 @@ SPEC = {
     "resources": {"cpu": 1, "gpu": 0},
     "max_concurrent": 2,
 }
-CONFIG = {**normal_config(PRESETS["mosi"]), "gamma": 0.5, "xi": 2.0}
+CONFIG = {**normal_config(study_values(make_config("mosi"))), "gamma": 0.5, "xi": 2.0}
 
 
 @pytest.fixture(scope="module")
-def studied(tmp_path_factory) -> Path:
-    """The tiny study run through the CLI, then analysed for CONFIG (given as the report's YAML block)."""
+def studied(tmp_path_factory, ray_head) -> Path:
+    """The tiny study run through the CLI on the test run's Ray head, then analysed for CONFIG
+    (given as the report's YAML block)."""
     root = tmp_path_factory.mktemp("analyze")
     spec = root / "tiny.yaml"
     spec.write_text(yaml.safe_dump(SPEC))
-    assert main(["run", str(spec), "--studies-dir", str(root / "studies")]) == 0
+    run = run_on_head("run", str(spec), "--studies-dir", str(root / "studies"), "--ray-address", ray_head)
+    assert run.returncode == 0, run.stdout + run.stderr
     config = root / "chosen.yaml"
     config.write_text(yaml.safe_dump({"base": "mosi", "train": CONFIG}))
-    assert main(["analyze", str(root / "studies" / "tiny"), "--config", str(config)]) == 0
+    run = run_on_head("analyze", str(root / "studies" / "tiny"), "--config", str(config), "--ray-address", ray_head)
+    assert run.returncode == 0, run.stdout + run.stderr
     return root / "studies" / "tiny"
 
 
@@ -138,11 +142,13 @@ def test_bad_input_is_refused_and_writes_nothing(studied, tmp_path, capsys, extr
     assert _snapshot(studied) == before
 
 
-def test_redo_trains_the_reports_choice_again(studied, tmp_path):
+def test_redo_trains_the_reports_choice_again(studied, tmp_path, ray_head):
     copy = tmp_path / "tiny"
     shutil.copytree(studied, copy, ignore=shutil.ignore_patterns("ray"))
-    assert main(["analyze", str(copy), "--redo"]) == 0
-    chosen = normal_config(compute_report(StudyResults.open(copy).trials, StudyResults.open(copy).facts).choices.config)
+    run = run_on_head("analyze", str(copy), "--redo", "--ray-address", ray_head)
+    assert run.returncode == 0, run.stdout + run.stderr
+    results = StudyResults.open(copy)
+    chosen = normal_config(compute_report(results.trials, results.facts).choices.config)
     a = load_analysis(copy / ANALYSIS_FILE)
     assert a.config == chosen != CONFIG and a.config_source == "the report's choice, rule mean_rank"
     rows = StudyResults.open(copy).trials.query("stage == 'analysis'")

@@ -1,11 +1,10 @@
 """`mmrest-study report` end to end: a real tiny study run by the real engine (Ray Tune + Optuna),
 then the report of its folder; and the command's refusals."""
-import subprocess
-import sys
 import textwrap
 
 import pandas as pd
 import pytest
+from study_helpers import run_on_head
 
 from mmrest.cli import main
 from mmrest.report.build import comparisons_path
@@ -38,15 +37,11 @@ def test_a_missing_study_folder_is_refused_and_nothing_is_written(tmp_path, caps
 
 
 @pytest.fixture(scope="module")
-def tiny_study(tmp_path_factory):
-    pytest.importorskip("mmrest.study.results", reason="the study engine (issue 4) provides StudyResults")
+def tiny_study(tmp_path_factory, ray_head):
     root = tmp_path_factory.mktemp("e2e")
     spec = root / "tiny.yaml"
     spec.write_text(TINY_SPEC)
-    run = subprocess.run(
-        [sys.executable, "-m", "mmrest.cli", "run", str(spec), "--studies-dir", str(root / "studies")],
-        capture_output=True, text=True, timeout=600,
-    )
+    run = run_on_head("run", str(spec), "--studies-dir", str(root / "studies"), "--ray-address", ray_head)
     assert run.returncode == 0, textwrap.shorten(run.stdout + run.stderr, 3000)
     return root / "studies" / "tiny"
 

@@ -3,6 +3,7 @@ killed in the middle of a round resumes to the same trials and verdicts as a run
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import optuna
 import pytest
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import TrialState
-from study_helpers import tiny_spec, write_spec
+from study_helpers import HEAD_ENV, tiny_spec, write_spec
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +29,12 @@ def _spec(root: Path) -> Path:
                                                      train={"max_epochs": 3, "patience": 3}))
 
 
-def _run(spec: Path, studies: Path, *extra: str) -> subprocess.Popen:
+def _run(spec: Path, studies: Path, head: str, *extra: str) -> subprocess.Popen:
+    """`run` as a fresh driver joining the test run's Ray head: a driver killed there takes its
+    trials with it, as a local runtime's would, without the start-up of one per run."""
     return subprocess.Popen([sys.executable, "-m", "mmrest.cli", "run", str(spec), "--studies-dir", str(studies),
-                             *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--ray-address", head, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, **HEAD_ENV})
 
 
 def _trials(studies: Path) -> list:
@@ -60,10 +64,10 @@ def _mid_round(studies: Path) -> bool:
     return states[TrialState.COMPLETE] >= 1 and states[TrialState.RUNNING] >= 1
 
 
-def test_a_race_killed_mid_round_resumes_to_the_same_trials_and_verdicts(tmp_path):
+def test_a_race_killed_mid_round_resumes_to_the_same_trials_and_verdicts(tmp_path, ray_head):
     spec = _spec(tmp_path)
     alone, killed = tmp_path / "alone", tmp_path / "killed"
-    out, _ = _run(spec, alone).communicate(timeout=900)
+    out, _ = _run(spec, alone, ray_head).communicate(timeout=900)
     assert "round 2" in out, out
     reference = _results(alone)
     race = _status(alone)
@@ -71,7 +75,7 @@ def test_a_race_killed_mid_round_resumes_to_the_same_trials_and_verdicts(tmp_pat
     # Racing spent fewer trials than every point at max seeds would.
     assert len(reference) < 4 * RACE["max"]
 
-    first = _run(spec, killed)
+    first = _run(spec, killed, ray_head)
     try:
         deadline = time.monotonic() + 900
         while True:
@@ -89,7 +93,7 @@ def test_a_race_killed_mid_round_resumes_to_the_same_trials_and_verdicts(tmp_pat
         if first.poll() is None:
             first.kill()
     assert len(_results(killed)) < len(reference)
-    second = _run(spec, killed, "--resume")
+    second = _run(spec, killed, ray_head, "--resume")
     out, _ = second.communicate(timeout=900)
     assert second.returncode == 0, out
 
