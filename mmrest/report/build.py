@@ -53,7 +53,12 @@ def build_report(
     if out_html.suffix != ".html":
         raise InputError(f"-o {out_html}: the report is one HTML file; give a path ending in .html")
     check_split(split)
-    report = compute_report(trials, facts, rule=rule, analysis=analysis, floor=floor)
+    return write_report(compute_report(trials, facts, rule=rule, analysis=analysis, floor=floor), trials, out_html,
+                        split=split)
+
+
+def write_report(report: Report, trials: pd.DataFrame, out_html: Path, *, split: str = "valid") -> Path:
+    """Write a computed report's page to `out_html`, its trials and its comparisons as CSVs beside it."""
     write_text_atomic(out_html, render_page(report, split=split))
     write_text_atomic(out_html.with_suffix(".csv"), trials.to_csv(index=False))
     write_text_atomic(comparisons_path(out_html), comparisons_table(report.verdicts).to_csv(index=False))

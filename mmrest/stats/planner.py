@@ -16,8 +16,8 @@ one simulation serves every metric. Racing's futility stops are not simulated: t
 whose verdict is out of reach, and can only lower the power of a point that would otherwise run
 on. `planned_power` answers the converse question for one delta.
 
-Simulation error: `REPLICATES` families per delta give power to about +-0.03 (one standard error
-at 0.8), about +-4 % of the detectable difference (docs/statistics.md, "Seed planner").
+Simulation error: `REPLICATES` families per delta give power to about +-0.04 (one standard error
+at 0.8), about +-6 % of the detectable difference (docs/statistics.md, "Seed planner").
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from mmrest.stats.family import FamilyData
 from mmrest.stats.schedule import Schedule
 
 PLANNER_SEEDS = (3, 5, 10, 20)
-REPLICATES = 200  # families simulated per delta
+REPLICATES = 100  # families simulated per delta
 COARSE_STEP = 4  # the search's first pass reads every fourth delta
 DELTAS = tuple(float(x) for x in np.round(np.geomspace(0.25, 64.0, 17), 4))  # in sds of paired differences
 _SEED = 20261203  # the simulation's fixed seed: the same study always gets the same table

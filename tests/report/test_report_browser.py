@@ -6,7 +6,7 @@ import pytest
 from report_browser import open_page
 from trial_tables import facts, grid_rows, grid_stage, realistic_case, table, tpe_case, trial
 
-from mmrest.report.build import build_report, compute_report
+from mmrest.report.build import compute_report, write_report
 
 pytestmark = pytest.mark.slow
 
@@ -38,8 +38,8 @@ def report(tmp_path_factory):
     coarse = replace(raw.stages[0], params={**raw.stages[0].params, "eta": (0.005, 0.01, 0.02)})
     stages = [coarse, *raw.stages[1:], grid_stage(), *tpe_raw.stages]
     raw = facts(stages, trials, finished_all=False, seeds=(1111, 1112, 1113))
-    return build_report(trials, raw, tmp_path_factory.mktemp("report") / "study.html", split="valid"), \
-        compute_report(trials, raw)
+    computed = compute_report(trials, raw)
+    return write_report(computed, trials, tmp_path_factory.mktemp("report") / "study.html", split="valid"), computed
 
 
 @pytest.fixture(scope="module")

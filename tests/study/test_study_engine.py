@@ -64,7 +64,7 @@ def test_coarse_stage_recorded_in_full(finished_study):
 def test_one_at_a_time_points_move_one_hyperparameter(finished_study):
     trials = optuna.load_study(study_name="e2e.coarse", storage=_journal(finished_study)).trials
     base = next(t.params for t in trials if t.user_attrs["varied"] == "base")
-    assert base == {"k": 7, "v1": 0.8, "v2": 1.0, "xi": 3.0, "alpha": 1.0, "gamma": 0.05, "eta": 0.01}
+    assert base == {"k": 7, "v1": 0.8, "v2": 1.0, "xi": 3.0, "alpha": 1.0, "gamma": 0.05, "eta": 0.01, "kmeans_mode": 0}
     for t in trials:
         moved = {name for name in STUDY_HYPERPARAMETERS if t.params[name] != base[name]}
         assert moved == (set() if t.user_attrs["varied"] == "base" else {t.user_attrs["varied"]})
