@@ -3,8 +3,11 @@ had a read side (a git worktree of `--old`), in the same run, on the same study.
 
 The study: a racing study of about 200 trials written into a real Optuna journal through the
 engine's own planning and recording code, with made-up results instead of training
-(tests/fixtures/simulated_study.py): six one-at-a-time curves (three of four levels, three of
-two), seeds racing from 3 to 10, then a refine stage: the shape of `search_spaces/mosi_grid.yaml`.
+(tests/fixtures/simulated_study.py): the coarse stage of `search_spaces/mosi_grid.yaml` (the seven
+hyperparameters, 29 points), seeds racing from 3 to 10. The old engine
+races it: the old code replays only races its own rules gave (and its refine stages could break
+its own reading: issue 17), while the new one reads any, a stage raced by other rules in one
+replay as it was run.
 
 Each command runs in a fresh interpreter, as a user runs it: `--repeats` times per code base,
 alternating old and new so that load on the machine falls on both; the medians are printed. A
@@ -18,6 +21,7 @@ Last line: `status_speedup: X`, the old `status` time over the new (CPU seconds 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pstats
 import resource
@@ -28,12 +32,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
 
-from simulated_study import gaussian_results, simulate_study  # noqa: E402
-
-from mmrest.study.folder import StudyFolder  # noqa: E402
-from mmrest.study.spec import validate_spec  # noqa: E402
 
 OLD = "edde76b"  # the commit the read side (issue 19) started from
 COUNTED = {"read_spec": "spec reads", "open_storage": "storage opens", "replay": "race replays"}
@@ -46,9 +45,9 @@ SPEC = {
     "objective": {"metric": "valid_mae", "mode": "min"},
     "stages": [
         {"name": "coarse", "design": "one_at_a_time",
-         "params": {"k": [3, 5, 9, 12], "gamma": [0.0, 0.1, 0.2, 0.5], "eta": [0.0, 0.05, 0.1, 1.0],
-                    "xi": [1.0, 10.0], "alpha": [0.5, 2.0], "v1": [0.4, 1.6]}},
-        {"name": "fine", "design": "one_at_a_time", "refine": {"from": "coarse", "points": 2}},
+         "params": {"k": [3, 5, 9, 12], "v1": [0.1, 0.2, 0.4, 1.6, 3.2], "v2": [0.1, 0.3, 3.0, 10.0],
+                    "xi": [0.3, 1.0, 10.0, 30.0], "alpha": [0.25, 0.5, 2.0, 4.0], "gamma": [0.0, 0.01, 0.2, 0.5],
+                    "eta": [0.0, 0.001, 0.1, 1.0]}},
     ],
 }
 
@@ -58,17 +57,33 @@ def effects(point: dict) -> float:
     return 0.3 * abs(point["k"] - 7) / 5 + 1.0 * point["gamma"] + 2.0 * point["eta"]
 
 
-def build(root: Path) -> Path:
-    import optuna
+BUILD = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+import optuna
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+from simulated_study import gaussian_results, simulate_study
+from mmrest.study.folder import StudyFolder
+from mmrest.study.spec import validate_spec
+sys.path.insert(0, sys.argv[4])
+from bench_study_read import effects
+spec = validate_spec(json.loads(sys.argv[1]), source="bench_study_read")
+print(simulate_study(spec, StudyFolder(Path(sys.argv[2]) / spec.name), gaussian_results(effects, sd=1.0, seed=3)))
+"""
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    spec = validate_spec(SPEC, source="bench_study_read")
-    folder = StudyFolder(root / spec.name)
-    trials = simulate_study(spec, folder, gaussian_results(effects, sd=1.0, seed=3))
+
+def build(root: Path, code: Path) -> Path:
+    """The study, raced by the engine of `code` (the old one: see the module docstring)."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    # cwd: `python -c` puts the working directory first on sys.path, before PYTHONPATH.
+    run = subprocess.run([sys.executable, "-c", BUILD, json.dumps(SPEC), str(root), str(ROOT / "tests" / "fixtures"),
+                          str(ROOT / "benchmarks")], env=env, check=True, capture_output=True, text=True, cwd=code)
+    trials = int(run.stdout.split()[-1])
     if trials < 150:
         raise SystemExit(f"the study has {trials} trials; this benchmark needs at least 150")
-    print(f"study: {trials} trials", flush=True)
-    return folder.root
+    print(f"study: {trials} trials, raced by the code before", flush=True)
+    return root / SPEC["name"]
 
 
 def worktree(rev: str, where: Path) -> Path:
@@ -108,8 +123,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="readbench") as tmp:
         tmp = Path(tmp)
-        study = build(tmp)
         old = worktree(args.old, tmp / "old")
+        study = build(tmp, old)
         try:
             codes = {"old": old, "new": ROOT}
             times = {(c, name): [] for c in codes for name in ("status", "status --json", "report")}

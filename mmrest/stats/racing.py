@@ -72,6 +72,7 @@ class Race:
     base_missing: bool
     lengths: dict[str, int]  # per point, the seeds the race has read of it
     base_length: int
+    unread: bool = False  # `spare`: the values held seeds the race never gave (else ValueError)
 
     @property
     def final(self) -> RoundPlan:
@@ -156,10 +157,11 @@ def replay(
         for name in plan.next_seed:
             length[name] += 1
         base_length += plan.base_next
-    if not spare:
-        _check_nothing_beyond(values, base, length, base_length, plan, base_given)
+    beyond = _beyond(values, base, length, base_length, plan, base_given)
+    if beyond and not spare:
+        raise ValueError(beyond)
     return Race(rounds=tuple(rounds), missing=missing, base_missing=base_missing, lengths=dict(length),
-                base_length=base_length)
+                base_length=base_length, unread=beyond is not None)
 
 
 def _status(judgements: list[Judgement], lengths: np.ndarray, stopped: np.ndarray, schedule: Schedule,
@@ -236,13 +238,15 @@ def _check_race(values: dict[str, np.ndarray], base: np.ndarray, schedule: Sched
         seen.add(frozenset((a, b)))
 
 
-def _check_nothing_beyond(values: dict[str, np.ndarray], base: np.ndarray, length: dict[str, int],
-                          base_length: int, plan: RoundPlan, base_given: int) -> None:
+def _beyond(values: dict[str, np.ndarray], base: np.ndarray, length: dict[str, int], base_length: int,
+            plan: RoundPlan, base_given: int) -> str | None:
+    """What the data holds beyond what the race gave, in words; None when nothing."""
     pending = set() if plan.over else set(plan.next_seed)
     for name, v in values.items():
         if v.size > length[name] + (name in pending):
-            raise ValueError(f"point {name!r} holds {v.size} seeds but the race gave it {length[name]}: "
-                             "these values did not come from a race with this schedule and min_effect")
+            return (f"point {name!r} holds {v.size} seeds but the race gave it {length[name]}: "
+                    "these values did not come from a race with this schedule and min_effect")
     if base.size > max(base_length + (plan.base_next and not plan.over), base_given):
-        raise ValueError(f"the base holds {base.size} seeds but the race gave it {base_length}: "
-                         "these values did not come from a race with this schedule and min_effect")
+        return (f"the base holds {base.size} seeds but the race gave it {base_length}: "
+                "these values did not come from a race with this schedule and min_effect")
+    return None

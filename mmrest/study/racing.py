@@ -124,15 +124,12 @@ def race_stage(spec: StudySpec, stage: StageSpec, points: list[PlannedPoint], an
     if base.size < start or any(values[p.label].size < start for p in racers):
         return RaceState(plan(dict.fromkeys((p.label for p in racers), start), start), rounds=0,
                          seeds={BASE: start, **{p.label: start for p in racers}})
-    replayed = partial(replay_stage, held, racers, anchor, schedule=spec.schedule(), objective=_metric(spec),
-                       min_effect=spec.min_effect[_metric(spec)], paper=base_point(spec))
-    try:
-        race, other_rules = replayed(), False
-    except ValueError:
-        # Seeds this version's race would not have given: the stage was raced under other rules
-        # (an earlier version's). Nothing stored is dropped: the race reads what its rules ask
-        # for, and goes on from there.
-        race, other_rules = replayed(spare=True), True
+    # Read leniently: seeds this version's race would not have given mean the stage was raced
+    # under other rules (an earlier version's). Nothing stored is dropped: the race reads what
+    # its rules ask for and goes on from there, and the state says so.
+    race = replay_stage(held, racers, anchor, schedule=spec.schedule(), objective=_metric(spec),
+                        min_effect=spec.min_effect[_metric(spec)], paper=base_point(spec), spare=True)
+    other_rules = race.unread
     lengths = {p.label: max(values[p.label].size, race.lengths[p.label] + (p.label in race.missing))
                for p in racers}
     base_length = max(base.size, race.base_length + race.base_missing)

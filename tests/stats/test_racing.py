@@ -172,6 +172,16 @@ def test_replay_refuses_values_the_race_never_asked_for():
         replay(extra, final_base, schedule=SCHEDULE, min_effect=1.0)
 
 
+def test_spare_reads_values_beyond_the_race_and_says_so():
+    values, base = _race_data(1)
+    _, final, final_base = run_race(values, base)
+    assert not replay(final, final_base, schedule=SCHEDULE, min_effect=1.0, spare=True).unread
+    stopped = next(name for name, v in final.items() if v.size < 12)
+    extra = dict(final, **{stopped: values[stopped][: final[stopped].size + 2]})
+    race = replay(extra, final_base, schedule=SCHEDULE, min_effect=1.0, spare=True)
+    assert race.unread and race.lengths[stopped] == final[stopped].size  # the race read what it gave
+
+
 def test_base_seeds_an_earlier_stage_ran_may_go_unused():
     # An earlier stage raced the same base point to 8 seeds; here every point equals it seed by
     # seed, so the race decides at its first look and reads only 3 of them.
