@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.anova import AnovaRM
 
 METHOD = "repeated-measures ANOVA (statsmodels AnovaRM), seeds as blocks"
 # Residuals this small relative to the data's spread are rounding error of an exact additive fit.
@@ -70,6 +69,10 @@ def _exact_fit(values: np.ndarray) -> tuple[float, float] | None:
 
 def _anova(values: np.ndarray) -> tuple[float, float]:
     blocks, k = values.shape
+    # Imported here: statsmodels' formula machinery costs `status`, which runs no overall test,
+    # a tenth of a second on every refresh.
+    from statsmodels.stats.anova import AnovaRM
+
     table = pd.DataFrame({
         "block": np.repeat(np.arange(blocks), k),
         "level": np.tile(np.arange(k), blocks),
