@@ -1,6 +1,9 @@
 """`mmrest-study analyze` end to end on a tiny study with the real Ray runtime and Optuna journal:
 the analysis stage in the trials table, the analysis file, recomputation without training, the
-refusals that write nothing, --redo, and the report's three sections in a real Chromium."""
+refusals that write nothing, --redo, and the report's three sections in a real Chromium. The
+study's own trials are recorded through the engine's planning and recording code with made-up
+results (tests/fixtures/simulated_study.py; `run` has its own end-to-end tests); the analysis
+trains for real, on the test run's Ray head."""
 from __future__ import annotations
 
 import json
@@ -11,6 +14,7 @@ import numpy as np
 import pytest
 import yaml
 from report_browser import open_page
+from simulated_study import gaussian_results, simulate_study
 from study_helpers import run_on_head
 
 from mmrest.analysis.outputs import OUTPUTS_FILE, load_outputs
@@ -21,7 +25,9 @@ from mmrest.cli import main
 from mmrest.config import STUDY_HYPERPARAMETERS, make_config, study_values
 from mmrest.metrics import METRIC_NAMES, msa_metrics
 from mmrest.report.build import compute_report
+from mmrest.study.folder import StudyFolder
 from mmrest.study.results import StudyResults
+from mmrest.study.spec import validate_spec
 from mmrest.study.status import StageCounts
 from mmrest.trial_table import StageFacts
 
@@ -46,18 +52,18 @@ CONFIG = {**normal_config(study_values(make_config("mosi"))), "gamma": 0.5, "xi"
 
 @pytest.fixture(scope="module")
 def studied(tmp_path_factory, ray_head) -> Path:
-    """The tiny study run through the CLI on the test run's Ray head, then analysed for CONFIG
-    (given as the report's YAML block)."""
+    """The tiny study, its trials recorded with made-up results (gamma = 0 best, so that the
+    report's choice is another configuration than CONFIG), then analysed through the CLI on the
+    test run's Ray head for CONFIG (given as the report's YAML block)."""
     root = tmp_path_factory.mktemp("analyze")
-    spec = root / "tiny.yaml"
-    spec.write_text(yaml.safe_dump(SPEC))
-    run = run_on_head("run", str(spec), "--studies-dir", str(root / "studies"), "--ray-address", ray_head)
-    assert run.returncode == 0, run.stdout + run.stderr
+    folder = StudyFolder(root / "studies" / "tiny")
+    spec = validate_spec(SPEC, source="tiny.yaml")
+    assert simulate_study(spec, folder, gaussian_results(lambda p: -10.0 * (p["gamma"] == 0.0), sd=0.1)) == 6
     config = root / "chosen.yaml"
     config.write_text(yaml.safe_dump({"base": "mosi", "train": CONFIG}))
-    run = run_on_head("analyze", str(root / "studies" / "tiny"), "--config", str(config), "--ray-address", ray_head)
+    run = run_on_head("analyze", str(folder.root), "--config", str(config), "--ray-address", ray_head)
     assert run.returncode == 0, run.stdout + run.stderr
-    return root / "studies" / "tiny"
+    return folder.root
 
 
 def test_the_analysis_stage_is_recorded_like_any_stage(studied):
