@@ -14,8 +14,11 @@ result into text and an exit code is the caller's job. Reading a study back is
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import os
 import platform
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +29,7 @@ from typing import TextIO
 from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 from ray import tune
+from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
 from mmrest.config import make_config
 from mmrest.data.dataset import MSADataset
@@ -246,7 +250,9 @@ class StudyRunner:
                                         trial_dirname_creator=_trial_dirname),
             run_config=tune.RunConfig(name=f"run-{dt.datetime.now():%Y%m%d-%H%M%S}",
                                       storage_path=str(self.folder.ray_dir.resolve()), verbose=0,
-                                      failure_config=tune.FailureConfig(max_failures=0)),
+                                      failure_config=tune.FailureConfig(max_failures=0),
+                                      # Tune's per-trial result files, without TensorBoardX's (see session.QUIET_ENV).
+                                      callbacks=[CSVLoggerCallback(), JsonLoggerCallback()]),
         )
         tuner.fit()
 
@@ -368,7 +374,6 @@ def _trial_dirname(trial) -> str:
 def _facts(spec: StudySpec, data: MSADataset) -> dict:
     import optuna
     import ray
-    import torch
 
     import mmrest
 
@@ -376,11 +381,26 @@ def _facts(spec: StudySpec, data: MSADataset) -> dict:
         "started": _now(),
         "dataset": describe(spec.dataset),
         "absent_modalities": list(data.absent_modalities),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                    "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None},
-        "versions": {"python": sys.version.split()[0], "torch": torch.__version__, "ray": ray.__version__,
-                     "optuna": optuna.__version__, "mmrest": mmrest.__version__},
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "gpu": gpu_name()},
+        "versions": {"python": sys.version.split()[0], "torch": importlib.metadata.version("torch"),
+                     "ray": ray.__version__, "optuna": optuna.__version__, "mmrest": mmrest.__version__},
     }
+
+
+def gpu_name() -> str | None:
+    """The driver machine's first GPU as nvidia-smi names it; None without one. nvidia-smi, not
+    torch.cuda: the driver never trains, and torch's imports would cost every run two seconds
+    (each trial records the device it trained on itself)."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        answer = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True,
+                                timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    names = answer.stdout.strip().splitlines() if answer.returncode == 0 else []
+    return names[0].strip() if names else None
 
 
 def _now() -> str:

@@ -21,7 +21,9 @@ from mmrest.study.storage import release_dead_writer_lock
 
 QUIET_LOGGERS = ("ray", "ray.tune", "ray.train")
 # Tune's newer console output prints its own tables even at verbose=0; the legacy one obeys it.
-QUIET_ENV = {"RAY_AIR_NEW_OUTPUT": "0"}
+# Tune's automatic loggers include TensorBoardX's, whose import loads torch into the driver (two
+# seconds of every run); the runner passes the CSV and JSON loggers itself.
+QUIET_ENV = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
 
 
 @contextmanager
@@ -57,7 +59,8 @@ def clean_up_after_a_killed_driver(folder: StudyFolder, storage_url: str) -> Non
 
 @contextmanager
 def quiet_libraries() -> Iterator[None]:
-    """Optuna at WARNING, Ray's loggers at WARNING, Tune's legacy console output; restored on exit."""
+    """Optuna at WARNING, Ray's loggers at WARNING, Tune's legacy console output and no automatic
+    loggers; restored on exit."""
     verbosity = optuna.logging.get_verbosity()
     levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     environment = {name: os.environ.get(name) for name in QUIET_ENV}

@@ -4,6 +4,9 @@ A failed training (an exception, a NaN loss) is reported as the trial's outcome 
 raised: Ray then neither retries it nor prints its traceback over the progress display, the
 driver records the error text in Optuna, and the study goes on. The traceback goes to the
 trial's log.
+
+torch loads inside `run_trial`: the driver imports this module only to hand `run_trial` to Ray
+(by reference) and never trains, so it starts without torch's imports (about two seconds of CPU).
 """
 from __future__ import annotations
 
@@ -14,13 +17,16 @@ import time
 import traceback
 from pathlib import Path
 
-import torch
+from typing import TYPE_CHECKING
+
 from ray import tune
 
 from mmrest.config import TrainConfig
 from mmrest.data.dataset import MSADataset
-from mmrest.training import EpochRecord, TrainResult, train
 from mmrest.training.memory import keep_freed_memory
+
+if TYPE_CHECKING:
+    from mmrest.training import EpochRecord, TrainResult
 
 LOG_NAME = "train.log"
 
@@ -28,6 +34,10 @@ LOG_NAME = "train.log"
 def run_trial(config: dict, *, data: MSADataset) -> None:
     """Ray Tune function trainable. `config` is what `StageRecorder.suggest` returned: `key`,
     `train` (a TrainConfig as a dict), `out_dir`, `device`, `threads`, `objective`."""
+    import torch
+
+    from mmrest.training import train
+
     torch.set_num_threads(config["threads"])
     keep_freed_memory()
     out_dir = Path(config["out_dir"])
@@ -73,6 +83,8 @@ def outcome(result: TrainResult) -> dict:
 def placement(device: str) -> dict:
     """Where the trial trained: the torch device, and the GPUs Ray gave it as the worker saw them
     (CUDA_VISIBLE_DEVICES, which Ray sets for a trial with a GPU share; "" without one)."""
+    import torch
+
     return {"device": str(torch.device(device)), "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES", "")}
 
 

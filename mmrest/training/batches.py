@@ -8,6 +8,7 @@ import torch
 
 from mmrest.config import TrainConfig
 from mmrest.data.dataset import MSADataset, Split
+from mmrest.data.pooling import pooled_text
 from mmrest.errors import InputError
 from mmrest.model.network import Inputs
 
@@ -56,18 +57,6 @@ def _sequences(values: np.ndarray, lengths: np.ndarray, device: torch.device) ->
     one step, which the LSTM needs): padding that no sequence uses would only cost time."""
     steps = max(1, int(lengths.max(initial=0)))
     return torch.from_numpy(np.ascontiguousarray(values[:, :steps])).to(device), torch.from_numpy(lengths).long().to(device)
-
-
-def pooled_text(split: Split, pooling: str) -> np.ndarray:
-    """The sentence vector h_t from frozen token states: the first token, or a masked mean."""
-    if pooling == "cls":
-        return split.text[:, 0, :]
-    if split.text_bert is not None:
-        mask = split.text_bert[:, 1, :].astype(np.float32)
-    else:
-        mask = (np.abs(split.text).sum(-1) > 0).astype(np.float32)
-    mask = mask[:, : split.text.shape[1], None]
-    return (split.text * mask).sum(1) / np.maximum(mask.sum(1), 1.0)
 
 
 def _tokenize(split: Split, tokenizer, max_len: int) -> np.ndarray:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mmrest.data.dataset import MODALITIES, MSADataset, Split
+from mmrest.data.pooling import pooled_text
 from mmrest.metrics import msa_metrics
 
 # Half-decade steps: wide enough for standardised features from a few to a few thousand columns.
@@ -95,9 +96,6 @@ def _ridge(data: MSADataset, name: str, modalities: tuple[str, ...], text_poolin
 
 def _features(split: Split, modalities: tuple[str, ...], *, text_pooling: str) -> np.ndarray:
     """(N, d) float64: the chosen modalities' vectors side by side, in the order given."""
-    # Imported here: reading a study's floor.json (every `status`) must not import torch.
-    from mmrest.training.batches import pooled_text
-
     parts = []
     for modality in modalities:
         if modality == "text":
