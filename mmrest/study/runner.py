@@ -251,7 +251,7 @@ class StudyRunner:
             run_config=tune.RunConfig(name=f"run-{dt.datetime.now():%Y%m%d-%H%M%S}",
                                       storage_path=str(self.folder.ray_dir.resolve()), verbose=0,
                                       failure_config=tune.FailureConfig(max_failures=0),
-                                      # Tune's per-trial result files, without TensorBoardX's (see session.QUIET_ENV).
+                                      # Tune's per-trial result files, without TensorBoardX's (see session.TUNE_ENV).
                                       callbacks=[CSVLoggerCallback(), JsonLoggerCallback()]),
         )
         tuner.fit()

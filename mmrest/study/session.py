@@ -23,7 +23,7 @@ QUIET_LOGGERS = ("ray", "ray.tune", "ray.train")
 # Tune's newer console output prints its own tables even at verbose=0; the legacy one obeys it.
 # Tune's automatic loggers include TensorBoardX's, whose import loads torch into the driver (two
 # seconds of every run); the runner passes the CSV and JSON loggers itself.
-QUIET_ENV = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
+TUNE_ENV = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
 
 
 @contextmanager
@@ -63,11 +63,11 @@ def quiet_libraries() -> Iterator[None]:
     loggers; restored on exit."""
     verbosity = optuna.logging.get_verbosity()
     levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
-    environment = {name: os.environ.get(name) for name in QUIET_ENV}
+    environment = {name: os.environ.get(name) for name in TUNE_ENV}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    for name, value in QUIET_ENV.items():
+    for name, value in TUNE_ENV.items():
         os.environ.setdefault(name, value)
     try:
         yield
