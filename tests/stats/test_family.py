@@ -37,7 +37,9 @@ def test_holm_leaves_the_garbage_collector_as_it_found_it():
     try:
         frozen = gc.get_freeze_count()
         holm([0.01, 0.2])
-        assert gc.get_freeze_count() == frozen
+        # Not unfrozen (that reads 0) and nothing frozen on top. Not "equal": a frozen object
+        # that another thread of this process frees during the call leaves the count.
+        assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
 
