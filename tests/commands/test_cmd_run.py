@@ -2,6 +2,9 @@
 and writes nothing: no studies folder, and an existing study folder is left as it was."""
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +201,30 @@ def test_dry_run_of_a_new_study_writes_nothing(tmp_path, capsys):
     assert "per trial: 1 CPU, 0 GPU; up to 2 trials at once" in out
     assert "no estimate until trials have finished" in out
     assert not (tmp_path / "studies").exists()
+
+
+HEAVY = ("torch", "ray", "scipy.stats", "statsmodels", "pandas", "plotly")
+LOADED = (
+    "import json, sys\n"
+    "from mmrest.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(json.dumps({'code': code, 'heavy': [m for m in %r if m in sys.modules]}))\n" % (HEAVY,)
+)
+
+
+@pytest.mark.parametrize("command", [["run"], ["run", "--dry-run"], ["status"]])
+def test_a_bad_spec_is_refused_before_any_heavy_import(command, tmp_path):
+    """A typo answers at once: the spec is read and refused before torch, Ray, scipy.stats,
+    statsmodels, pandas or plotly is imported (each costs a second or more of CPU here)."""
+    spec = write_spec(tmp_path / "bad.yaml", tiny_spec("bad", stages=[STAGE], seedz=[1]))
+    if command == ["status"]:
+        folder = tmp_path / "studies" / "bad"
+        folder.mkdir(parents=True)
+        (folder / "spec.yaml").write_text(spec.read_text())
+        args = [*command, str(folder)]
+    else:
+        args = [*command, str(spec), "--studies-dir", str(tmp_path / "studies")]
+    run = subprocess.run([sys.executable, "-c", LOADED, *args], capture_output=True, text=True, timeout=120)
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result == {"code": 2, "heavy": []}, run.stderr
+    assert "seedz: unknown key" in run.stderr

@@ -27,6 +27,15 @@ def test_average_ranks_match_a_plain_loop():
         np.testing.assert_array_equal(average_ranks(values), _ranks_by_loop(values))
 
 
+def test_average_ranks_rank_each_column_apart():
+    rng = np.random.default_rng(1)
+    values = rng.integers(0, 4, size=(7, 9)).astype(float)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    values[:, 4] = np.nan  # a metric no candidate has
+    expected = np.column_stack([_ranks_by_loop(col) for col in values.T])
+    np.testing.assert_array_equal(average_ranks(values), expected)
+
+
 def test_mean_rank_scores_by_hand():
     # Two candidates; candidate 0 better on mae (lower) and acc7, candidate 1 on the other seven.
     means = np.array([[0.7, 0.5, 45, 40, 60, 80, 80, 80, 80], [0.8, 0.6, 44, 41, 61, 81, 81, 81, 81]], float)
