@@ -16,7 +16,6 @@ import socket
 import time
 import traceback
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from ray import tune
