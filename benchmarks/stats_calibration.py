@@ -172,9 +172,11 @@ TRUE_EFFECT = {BASE: 0.0, **{p.label: float(e) for p, e in zip(RACERS, LEVEL_EFF
 CURVE_LABELS = {name: [p.label for p in RACERS if p.varied == name] for name in CURVES}
 
 
-def family(values: np.ndarray, start: int, max_: int, *, fixed: bool) -> Family:
-    """Race one family through the engine's replay, then judge it as the report does."""
-    schedule = Schedule(start=start, max=max_)
+def family(values: np.ndarray, start: int, max_: int, *, fixed: bool, **constants: float) -> Family:
+    """Race one family through the engine's replay, then judge it as the report does.
+    `constants` (interim_share, futility) replace the Schedule's defaults: only
+    benchmarks/racing_frontier.py passes them."""
+    schedule = Schedule(start=start, max=max_, **constants)
     race = replay_stage(held(values[:, :max_]), RACERS, ANCHOR, schedule=schedule, objective="mae",
                         min_effect=MIN_EFFECT, paper=ANCHOR, spare=True)
     lengths = {**race.lengths, BASE: race.base_length}
