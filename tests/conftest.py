@@ -1,7 +1,7 @@
 """Shared test fixtures. `tests/fixtures` holds modules that several test folders import by name
 (hand-made trial tables in the schema of mmrest.trial_table, the tiny data files, the study and
 browser helpers); the session fixtures here give every folder one real Ray head, one finished
-tiny study and one headless Chromium."""
+tiny study and one headless Chromium per test worker (pytest-xdist runs two; pyproject.toml)."""
 from __future__ import annotations
 
 import os
@@ -118,7 +118,7 @@ def tiny_bert_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
-    """A real headless Chromium for the page checks, one for the whole test run."""
+    """A real headless Chromium for the page checks, one for the whole of a worker's run."""
     binary = chromium_binary()
     if binary is None:
         pytest.skip("no chromium on PATH (Debian: apt-get install chromium); the browser checks need it")
