@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from stats_calibration import MIXES, draw, family, figures
+from stats_calibration import MIXES, draws, family, figures
 
 # Fixed before the first run: the calibration's value and the spans either side a design would
 # consider (an interim share up to Pocock-like half of alpha; futility bounds from the usual 10 %
@@ -48,8 +48,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     args = parser.parse_args()
     started = time.perf_counter()
-    rng = np.random.default_rng(args.seed)
-    values = np.stack([draw(rng, "A") for _ in range(args.families)])  # calibration draws mix A first
+    values = draws(args.families, args.seed)["A"]  # the calibration's own draws
     pairs = list(itertools.product(INTERIM_SHARES, FUTILITIES))
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(race_all, itertools.repeat(values), *zip(*pairs)))
